@@ -1,0 +1,454 @@
+"""The interfaces every backend implements.
+
+Three kinds of backend make a store:
+
+* :class:`MetadataBackend` keeps pins, tags and boards and answers searches;
+* :class:`UserBackend` keeps accounts and password hashes;
+* :class:`BlobBackend` keeps the bytes of originals and derived media.
+
+A backend is made from a URL by its class method ``from_url``; the URL's query string holds
+the backend's options, parsed by its strict :class:`BackendOptions` model (an unknown option
+is an error, not ignored). Backends never import the facade; they raise only
+:mod:`pinsphere.errors`, with the native error as ``__cause__``.
+
+Visibility is never checked by the caller after the fact: every read method takes an
+:class:`~pinsphere.policy.AccessRule` and must compile it into its query.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import IO, ClassVar, Self, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pinsphere.errors import InvalidInput
+from pinsphere.models import Board, Pin, TagCount, User, Visibility
+from pinsphere.policy import AccessRule
+from pinsphere.query import Query
+
+__all__ = [
+    "BackendOptions",
+    "BlobBackend",
+    "BlobCapabilities",
+    "BlobWriter",
+    "BoardChanges",
+    "MetadataBackend",
+    "MetadataCapabilities",
+    "PinChanges",
+    "UserBackend",
+    "UserCapabilities",
+    "UserChanges",
+    "split_options",
+]
+
+
+class BackendOptions(BaseModel):
+    """Base for a backend's options; unknown keys are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+O = TypeVar("O", bound=BackendOptions)
+
+
+def split_options(url: str, model: type[O]) -> tuple[str, O]:
+    """Split a URL into its part without a query string and its parsed options.
+
+    Args:
+        url: e.g. ``sqlite:///pins.db?busy_timeout=5000``.
+        model: The backend's options model.
+
+    Returns:
+        The URL without its query string, and the options.
+
+    Raises:
+        InvalidInput: An option is unknown or has a bad value.
+    """
+    parts = urlsplit(url)
+    raw = dict(parse_qsl(parts.query, keep_blank_values=True))
+    try:
+        options = model.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput(f"bad options in backend URL: {exc}") from exc
+    return parts._replace(query="").geturl(), options
+
+
+class MetadataCapabilities(BaseModel):
+    """What a metadata backend can do beyond the required minimum.
+
+    Attributes:
+        transactions: Multi-row writes are atomic.
+        full_text_index: Free-text search uses an index rather than a scan.
+        shared_between_processes: Several processes may open the same store at once.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    transactions: bool = True
+    full_text_index: bool = False
+    shared_between_processes: bool = True
+
+
+class PinChanges(BaseModel):
+    """A partial update of a pin; ``None`` means leave as it is.
+
+    Tag changes are applied by the backend atomically, so two concurrent updates that add
+    different tags both take effect.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str | None = None
+    description: str | None = None
+    visibility: Visibility | None = None
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    thumbnails: tuple[int, ...] | None = None
+    blurhash: str | None = None
+    updated_at: datetime
+
+
+class BoardChanges(BaseModel):
+    """A partial update of a board; ``None`` means leave as it is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = None
+    description: str | None = None
+    visibility: Visibility | None = None
+
+
+class MetadataBackend(abc.ABC):
+    """Stores pins, their tags and boards, and answers searches over them.
+
+    Pin ids are the strings of :mod:`pinsphere.ids`; their integer form orders pins by
+    creation, and "newest first" means descending id. Board names are unique per owner,
+    compared case-insensitively (:func:`pinsphere.tags.board_key`).
+    """
+
+    capabilities: ClassVar[MetadataCapabilities] = MetadataCapabilities()
+
+    @classmethod
+    @abc.abstractmethod
+    def from_url(cls, url: str) -> Self:
+        """Open the backend a URL names, creating or upgrading its schema as needed."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections. Further calls may fail."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Check the backend answers.
+
+        Raises:
+            BackendUnavailable: It does not.
+        """
+
+    # -- pins -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def insert_pins(self, pins: Iterable[tuple[Pin, Sequence[str]]]) -> int:
+        """Insert new pins with the ids of the boards each is on, atomically.
+
+        ``Pin.boards`` of the given pins is ignored; the board ids decide. Returns the number
+        inserted.
+
+        Raises:
+            Conflict: A pin id exists already.
+            NotFound: A board id does not exist.
+        """
+
+    @abc.abstractmethod
+    def get_pin(self, pin_id: str, access: AccessRule) -> Pin | None:
+        """The pin, or ``None`` when it does not exist or ``access`` does not allow it.
+
+        ``Pin.boards`` lists only the boards ``access`` allows, sorted by name.
+        """
+
+    @abc.abstractmethod
+    def update_pin(self, pin_id: str, changes: PinChanges) -> Pin | None:
+        """Apply ``changes``; ``None`` when the pin does not exist.
+
+        The facade checks permissions before calling; the returned pin's ``boards`` lists
+        every board it is on.
+        """
+
+    @abc.abstractmethod
+    def delete_pin(self, pin_id: str) -> Pin | None:
+        """Delete the pin with its tags and board entries; return it, or ``None`` if absent."""
+
+    @abc.abstractmethod
+    def search_pins(
+        self, query: Query, access: AccessRule, *, limit: int, after: str | None = None
+    ) -> list[Pin]:
+        """Up to ``limit`` visible pins matching ``query``, in ``query.order``.
+
+        Args:
+            query: The parsed search; owner terms already carry user ids.
+            access: Who is asking.
+            limit: At most this many pins (at least 1).
+            after: Keyset position: only pins strictly after this pin id in the order.
+        """
+
+    @abc.abstractmethod
+    def count_pins(self, query: Query, access: AccessRule) -> int:
+        """How many visible pins match ``query``."""
+
+    @abc.abstractmethod
+    def tag_counts(
+        self, access: AccessRule, *, prefix: str | None = None, limit: int = 1000
+    ) -> list[TagCount]:
+        """Tags of visible pins with how many visible pins carry each tag directly.
+
+        Sorted by count descending, then tag. ``prefix`` keeps tags starting with it.
+        """
+
+    @abc.abstractmethod
+    def count_blob_references(self, sha256: str) -> int:
+        """How many pins (of any owner) have an original with this digest."""
+
+    @abc.abstractmethod
+    def owner_pin_ids(self, owner_id: str) -> list[str]:
+        """Ids of every pin the user owns (for account deletion and transfers)."""
+
+    # -- boards -----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_board(self, board: Board) -> Board:
+        """Store a new board.
+
+        Raises:
+            Conflict: The owner has a board with that name already.
+        """
+
+    @abc.abstractmethod
+    def get_board(self, board_id: str, access: AccessRule) -> Board | None:
+        """The board if it exists and ``access`` allows it; ``pin_count`` counts visible pins."""
+
+    @abc.abstractmethod
+    def find_board(self, owner_id: str, name: str, access: AccessRule) -> Board | None:
+        """The owner's board with that name (case-insensitive), if ``access`` allows it."""
+
+    @abc.abstractmethod
+    def list_boards(self, access: AccessRule, *, owner_id: str | None = None) -> list[Board]:
+        """Visible boards (of one owner if given), sorted by owner then name."""
+
+    @abc.abstractmethod
+    def update_board(self, board_id: str, changes: BoardChanges) -> Board | None:
+        """Apply ``changes``; ``None`` when absent.
+
+        Raises:
+            Conflict: The new name is taken by another of the owner's boards.
+        """
+
+    @abc.abstractmethod
+    def delete_board(self, board_id: str) -> bool:
+        """Delete the board (its pins stay); ``False`` when absent."""
+
+    @abc.abstractmethod
+    def add_to_board(self, board_id: str, pin_id: str) -> None:
+        """Put a pin on a board (no error if it is there already).
+
+        Raises:
+            NotFound: The board or the pin does not exist.
+        """
+
+    @abc.abstractmethod
+    def remove_from_board(self, board_id: str, pin_id: str) -> None:
+        """Take a pin off a board (no error if it was not on it)."""
+
+
+class UserCapabilities(BaseModel):
+    """What a user backend can do beyond the required minimum."""
+
+    model_config = ConfigDict(frozen=True)
+
+    shared_between_processes: bool = True
+
+
+class UserChanges(BaseModel):
+    """A partial update of a user; ``None`` means leave as it is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    email: str | None = None
+    role: str | None = None
+    disabled: bool | None = None
+    password_hash: str | None = None
+
+
+class UserBackend(abc.ABC):
+    """Stores user accounts and their password hashes.
+
+    Usernames and e-mails are unique compared case-insensitively (``str.casefold``).
+    """
+
+    capabilities: ClassVar[UserCapabilities] = UserCapabilities()
+
+    @classmethod
+    @abc.abstractmethod
+    def from_url(cls, url: str) -> Self:
+        """Open the backend a URL names, creating or upgrading its schema as needed."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Check the backend answers.
+
+        Raises:
+            BackendUnavailable: It does not.
+        """
+
+    @abc.abstractmethod
+    def create_user(self, user: User, password_hash: str | None) -> User:
+        """Store a new user.
+
+        Raises:
+            Conflict: The username or e-mail is taken (the message does not say which).
+        """
+
+    @abc.abstractmethod
+    def get_user(self, user_id: str) -> User | None:
+        """The user with this id, or ``None``."""
+
+    @abc.abstractmethod
+    def find_user(self, username: str) -> User | None:
+        """The user with this username (case-insensitive), or ``None``."""
+
+    @abc.abstractmethod
+    def find_user_by_email(self, email: str) -> User | None:
+        """The user with this e-mail (case-insensitive), or ``None``."""
+
+    @abc.abstractmethod
+    def get_password_hash(self, user_id: str) -> str | None:
+        """The stored password hash, or ``None`` (no password set, or no such user)."""
+
+    @abc.abstractmethod
+    def update_user(self, user_id: str, changes: UserChanges) -> User | None:
+        """Apply ``changes``; ``None`` when absent.
+
+        Raises:
+            Conflict: The new e-mail is taken.
+        """
+
+    @abc.abstractmethod
+    def delete_user(self, user_id: str) -> bool:
+        """Delete the account; ``False`` when absent."""
+
+    @abc.abstractmethod
+    def list_users(self, *, limit: int = 100, after: str | None = None) -> list[User]:
+        """Users ordered by case-folded username, after the given username (keyset)."""
+
+
+class BlobCapabilities(BaseModel):
+    """What a blob backend can do beyond the required minimum.
+
+    Attributes:
+        atomic_commit: A committed blob appears whole or not at all.
+        ranged_reads: Opened blobs support ``seek`` without reading what is skipped.
+        presigned_urls: :meth:`BlobBackend.presigned_url` returns URLs.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    atomic_commit: bool = True
+    ranged_reads: bool = True
+    presigned_urls: bool = False
+
+
+class BlobWriter(abc.ABC):
+    """A blob being written: stream chunks in, then :meth:`commit` it under a key.
+
+    Until committed the bytes are invisible under any key; :meth:`discard` (or leaving a
+    ``with`` block with an exception) removes them.
+    """
+
+    @abc.abstractmethod
+    def write(self, chunk: bytes) -> None:
+        """Append bytes."""
+
+    @abc.abstractmethod
+    def commit(self, key: str) -> bool:
+        """Make the written bytes readable under ``key``, atomically.
+
+        Returns:
+            ``False`` when a blob already existed under ``key`` (content-addressed keys mean
+            it holds the same bytes); the written copy is then dropped.
+        """
+
+    @abc.abstractmethod
+    def discard(self) -> None:
+        """Throw the written bytes away. Safe to call twice or after commit."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.discard()
+
+
+class BlobBackend(abc.ABC):
+    """Stores bytes under slash-separated keys (``originals/ab/cd/<sha256>``)."""
+
+    capabilities: ClassVar[BlobCapabilities] = BlobCapabilities()
+
+    @classmethod
+    @abc.abstractmethod
+    def from_url(cls, url: str) -> Self:
+        """Open the backend a URL names."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Check the store answers.
+
+        Raises:
+            BackendUnavailable: It does not.
+        """
+
+    @abc.abstractmethod
+    def writer(self) -> BlobWriter:
+        """Start writing a new blob."""
+
+    @abc.abstractmethod
+    def open(self, key: str) -> IO[bytes]:
+        """Open a blob for streaming reads (seekable when ``ranged_reads``).
+
+        Raises:
+            NotFound: No blob has this key.
+        """
+
+    @abc.abstractmethod
+    def size(self, key: str) -> int:
+        """The blob's length in bytes.
+
+        Raises:
+            NotFound: No blob has this key.
+        """
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether a blob has this key."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove a blob; no error when it is absent."""
+
+    @abc.abstractmethod
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key starting with ``prefix`` (for sweeping and migration)."""
+
+    def presigned_url(self, key: str, *, expires_in: int = 300) -> str | None:
+        """A short-lived URL that reads the blob directly, where the store supports it."""
+        return None

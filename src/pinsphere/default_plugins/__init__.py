@@ -1,0 +1,1 @@
+"""Built-in plugins: Pinsphere's own backends, registered through the public hooks."""

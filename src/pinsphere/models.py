@@ -1,0 +1,178 @@
+"""The domain objects a caller gets back: users, pins and their media, boards, pages.
+
+They are immutable pydantic models: a backend builds them, the facade hands them out, and
+nothing a caller does to one changes what is stored (use ``update`` for that).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ROLES",
+    "VISIBILITIES",
+    "Board",
+    "Media",
+    "Page",
+    "Pin",
+    "Role",
+    "TagCount",
+    "User",
+    "Visibility",
+]
+
+Visibility = Literal["private", "internal", "public"]
+"""Who sees a pin: its owner only, any signed-in user, or anyone (anonymous too)."""
+
+VISIBILITIES: tuple[Visibility, ...] = ("private", "internal", "public")
+
+Role = Literal["admin", "member", "viewer"]
+"""What a user may do: manage everything, upload and manage their own pins, or only look."""
+
+ROLES: tuple[Role, ...] = ("admin", "member", "viewer")
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class User(BaseModel):
+    """A user account. Password hashes never leave the user backend.
+
+    Attributes:
+        id: Stable opaque identifier.
+        username: Unique, compared case-insensitively; kept as it was first written.
+        email: Unique (case-insensitively) when set.
+        role: ``admin``, ``member`` or ``viewer``.
+        disabled: A disabled user cannot authenticate.
+        created_at: When the account was made (UTC).
+    """
+
+    model_config = _FROZEN
+
+    id: str
+    username: str
+    email: str | None = None
+    role: Role = "member"
+    disabled: bool = False
+    created_at: datetime
+
+
+class Media(BaseModel):
+    """Facts about a pin's original file, read from its bytes (never from the file name).
+
+    Attributes:
+        mime_type: The sniffed type, e.g. ``image/png``.
+        size: Length in bytes.
+        sha256: Hex digest of the bytes; identical uploads share one stored blob.
+        width: Pixel width, when known.
+        height: Pixel height, when known.
+        duration: Length in seconds for videos and animations, when known.
+        blurhash: A compact placeholder string for grids, when computed.
+    """
+
+    model_config = _FROZEN
+
+    mime_type: str
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    width: int | None = Field(default=None, ge=0)
+    height: int | None = Field(default=None, ge=0)
+    duration: float | None = Field(default=None, ge=0)
+    blurhash: str | None = None
+
+    @property
+    def kind(self) -> Literal["image", "gif", "video"]:
+        """The coarse kind used by ``type:`` in searches."""
+        if self.mime_type == "image/gif":
+            return "gif"
+        if self.mime_type.startswith("video/"):
+            return "video"
+        return "image"
+
+
+class Pin(BaseModel):
+    """A stored media file with its metadata.
+
+    Attributes:
+        id: Opaque, URL-safe, and time-ordered: sorting ids sorts pins by creation.
+        owner_id: The owning user's id.
+        owner: The owning user's username.
+        title: Short title (may be empty).
+        description: Longer free text (may be empty).
+        tags: Normalised tags, sorted; a tag may be hierarchical (``animals/cats``).
+        boards: Names of the boards the pin is on, as the caller can see them.
+        visibility: ``private``, ``internal`` or ``public``.
+        media: Facts about the file.
+        thumbnails: Widths of the derived thumbnails available.
+        created_at: Upload time (UTC).
+        updated_at: Last metadata change (UTC).
+    """
+
+    model_config = _FROZEN
+
+    id: str
+    owner_id: str
+    owner: str
+    title: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    boards: tuple[str, ...] = ()
+    visibility: Visibility = "private"
+    media: Media
+    thumbnails: tuple[int, ...] = ()
+    created_at: datetime
+    updated_at: datetime
+
+
+class Board(BaseModel):
+    """A named collection of pins owned by one user.
+
+    Attributes:
+        id: Opaque identifier.
+        owner_id: The owning user's id.
+        owner: The owning user's username.
+        name: Unique per owner, compared case-insensitively.
+        description: Free text.
+        visibility: Who may see the board itself (its pins keep their own visibility).
+        pin_count: How many of its pins the caller can see.
+        created_at: When it was made (UTC).
+    """
+
+    model_config = _FROZEN
+
+    id: str
+    owner_id: str
+    owner: str
+    name: str
+    description: str = ""
+    visibility: Visibility = "private"
+    pin_count: int = 0
+    created_at: datetime
+
+
+class TagCount(BaseModel):
+    """A tag and how many visible pins carry it."""
+
+    model_config = _FROZEN
+
+    tag: str
+    count: int
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of results.
+
+    Attributes:
+        items: The results, in the requested order.
+        next_cursor: Pass it back as ``cursor=`` for the next page; ``None`` on the last page.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    items: tuple[T, ...]
+    next_cursor: str | None = None

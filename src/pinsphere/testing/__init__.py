@@ -1,0 +1,15 @@
+"""The conformance suite every backend runs.
+
+A backend's test module subclasses the suite for its kind and provides a fixture that makes a
+fresh backend::
+
+    import pytest
+    from pinsphere.testing import MetadataBackendSuite
+
+    class TestMyMetadata(MetadataBackendSuite):
+        @pytest.fixture
+        def backend(self):
+            backend = MyMetadataBackend.from_url("my://...")
+            yield backend
+            backend.close()
+"""
