@@ -1,0 +1,535 @@
+"""The :class:`PinStore` facade and the per-caller :class:`PinScope`.
+
+The facade composes three backends; it never subclasses them. Every pin operation goes
+through a scope bound to one caller (``store.as_user(alice)`` or ``store.anonymous``), which
+hands the caller's :class:`~pinsphere.policy.AccessRule` to the backend so that visibility is
+decided inside the backend's query, then checks actions with :func:`pinsphere.policy.can`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import IO, Literal
+
+from pinsphere.accounts import UserManager
+from pinsphere.backends.base import (
+    BlobBackend,
+    BoardChanges,
+    MetadataBackend,
+    PinChanges,
+    UserBackend,
+)
+from pinsphere.cursors import decode_cursor, encode_cursor
+from pinsphere.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PinsphereError,
+)
+from pinsphere.ids import decode_id, encode_id, new_id
+from pinsphere.models import VISIBILITIES, Board, Page, Pin, TagCount, User, Visibility
+from pinsphere.policy import AccessRule, Action, Principal, access_rule, can
+from pinsphere.query import OwnerTerm, Query
+from pinsphere.search import parse_query
+from pinsphere.settings import StoreSettings
+from pinsphere.tags import normalize_board_name, normalize_tag, normalize_tags
+from pinsphere.upload import Source, original_key, store_original
+
+__all__ = ["BoardManager", "PinScope", "PinStore"]
+
+MAX_TITLE_LENGTH = 300
+MAX_DESCRIPTION_LENGTH = 10_000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_visibility(value: str) -> Visibility:
+    if value not in VISIBILITIES:
+        raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}")
+    return value  # type: ignore[return-value]
+
+
+def _check_text(value: str, what: str, limit: int) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"the {what} must be a string")
+    if len(value) > limit:
+        raise InvalidInput(f"the {what} is at most {limit} characters")
+    return value.strip() if what == "title" else value
+
+
+class PinStore:
+    """A store of pins over a metadata, a user and a blob backend.
+
+    Open one with :func:`pinsphere.open`; use it as a context manager or call :meth:`close`.
+
+    Attributes:
+        metadata: The metadata backend.
+        user_backend: The user backend.
+        blobs: The blob backend.
+        settings: Upload limits, page sizes, password hashing.
+        users: Account management (not permission-checked; for the embedding application).
+    """
+
+    def __init__(
+        self,
+        *,
+        metadata: MetadataBackend,
+        users: UserBackend,
+        blobs: BlobBackend,
+        settings: StoreSettings | None = None,
+    ) -> None:
+        self.metadata = metadata
+        self.user_backend = users
+        self.blobs = blobs
+        self.settings = settings or StoreSettings()
+        self.users = UserManager(users, self.settings)
+
+    def as_user(self, user: User | str) -> PinScope:
+        """A scope in which every call is checked as ``user``.
+
+        Args:
+            user: A :class:`User`, or a username.
+
+        Raises:
+            NotFound: No such user.
+        """
+        if isinstance(user, str):
+            user = self.users.find(user)
+        else:
+            # Re-read so that a role change or a disabled account takes effect at once.
+            user = self.users.get(user.id)
+        return PinScope(self, Principal(user))
+
+    @property
+    def anonymous(self) -> PinScope:
+        """A scope for a caller who is not signed in: public pins only, no changes."""
+        return PinScope(self, Principal(None))
+
+    def check(self) -> None:
+        """Check that every backend answers.
+
+        Raises:
+            BackendUnavailable: One does not.
+        """
+        self.metadata.ping()
+        self.user_backend.ping()
+        self.blobs.ping()
+
+    def delete_user(self, user: User | str, *, pins: Literal["delete"] = "delete") -> None:
+        """Delete an account and, with it, every pin it owns.
+
+        Pins are deleted rather than left without an owner; transfer them first (with an
+        admin scope's ``update``) to keep them.
+
+        Raises:
+            NotFound: No such user.
+        """
+        target = self.users.get(user.id if isinstance(user, User) else user)
+        owner_scope = PinScope(self, Principal(target))
+        for pin_id in self.metadata.owner_pin_ids(target.id):
+            with contextlib.suppress(NotFound):
+                owner_scope._delete_unchecked(pin_id)
+        for board in self.metadata.list_boards(
+            AccessRule(everything=True), owner_id=target.id
+        ):
+            self.metadata.delete_board(board.id)
+        self.user_backend.delete_user(target.id)
+
+    def blob_is_referenced(self, sha256: str) -> bool:
+        """Whether any pin's original has this digest."""
+        return self.metadata.count_blob_references(sha256) > 0
+
+    def close(self) -> None:
+        """Release every backend's connections."""
+        errors: list[BaseException] = []
+        for backend in (self.metadata, self.user_backend, self.blobs):
+            try:
+                backend.close()
+            except PinsphereError as exc:  # close the others before reporting
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> PinStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class PinScope:
+    """The store as seen and changed by one caller.
+
+    Everything invisible to the caller raises :class:`NotFound`; something visible that the
+    caller may not change raises :class:`PermissionDenied`.
+
+    Attributes:
+        principal: Who the caller is.
+        boards: The caller's board operations.
+    """
+
+    def __init__(self, store: PinStore, principal: Principal) -> None:
+        self._store = store
+        self.principal = principal
+        self._rule = access_rule(principal)
+        self.boards = BoardManager(self)
+
+    @property
+    def user(self) -> User | None:
+        """The caller, or ``None`` when anonymous."""
+        return self.principal.user
+
+    @property
+    def access(self) -> AccessRule:
+        """The caller's visibility rule, as handed to backends."""
+        return self._rule
+
+    def _require(self, action: Action, target: Pin | Board | None = None) -> User:
+        user = self.principal.user
+        if user is None or not can(self.principal, action, target):
+            raise PermissionDenied(f"not allowed to {action}")
+        return user
+
+    # -- pins -------------------------------------------------------------------------------
+
+    def upload(
+        self,
+        source: Source,
+        *,
+        title: str = "",
+        description: str = "",
+        tags: Iterable[str] = (),
+        board: str | Sequence[str] | None = None,
+        visibility: Visibility | str = "private",
+    ) -> Pin:
+        """Store a media file as a new pin owned by the caller.
+
+        Args:
+            source: A path, the bytes, or a binary file object (streamed, never read whole).
+            title: Short title.
+            description: Free text.
+            tags: Tags; normalised (``Animals / Cats`` becomes ``animals/cats``).
+            board: Name (or names) of the caller's boards to put it on; missing boards are
+                created.
+            visibility: ``private`` (default), ``internal`` or ``public``.
+
+        Raises:
+            PermissionDenied: The caller may not upload (anonymous or a viewer).
+            InvalidMedia: Not an allowed type, or corrupt.
+            TooLarge: Over the size limit.
+            InvalidInput: A tag, title or board name is malformed.
+        """
+        owner = self._require("upload")
+        title = _check_text(title, "title", MAX_TITLE_LENGTH)
+        description = _check_text(description, "description", MAX_DESCRIPTION_LENGTH)
+        clean_tags = normalize_tags(tags)
+        checked_visibility = _check_visibility(visibility)
+        board_names = [board] if isinstance(board, str) else list(board or ())
+        names = [normalize_board_name(name) for name in board_names]
+
+        store = self._store
+        stored = store_original(
+            source, store.blobs, store.settings, is_referenced=store.blob_is_referenced
+        )
+        try:
+            board_ids = [self.boards._ensure(name).id for name in names]
+            now = _now()
+            pin = Pin(
+                id=encode_id(new_id(now)),
+                owner_id=owner.id,
+                owner=owner.username,
+                title=title,
+                description=description,
+                tags=clean_tags,
+                visibility=checked_visibility,
+                media=stored.media,
+                created_at=now,
+                updated_at=now,
+            )
+            store.metadata.insert_pins([(pin, board_ids)])
+        except BaseException:
+            # No blob without a pin: remove what this upload wrote, unless another pin
+            # shares the same bytes.
+            if stored.created and not store.blob_is_referenced(stored.media.sha256):
+                store.blobs.delete(stored.key)
+            raise
+        return self.get(pin.id)
+
+    def get(self, pin_id: str) -> Pin:
+        """The pin, if the caller can see it.
+
+        Raises:
+            NotFound: It does not exist or is not visible to the caller.
+        """
+        if not isinstance(pin_id, str) or decode_id(pin_id) is None:
+            raise NotFound("no such pin")
+        pin = self._store.metadata.get_pin(pin_id, self._rule)
+        if pin is None:
+            raise NotFound("no such pin")
+        return pin
+
+    def open(self, pin_id: str) -> IO[bytes]:
+        """Open the pin's original for streaming reads (seekable where the backend allows).
+
+        Raises:
+            NotFound: It does not exist or is not visible to the caller.
+        """
+        pin = self.get(pin_id)
+        return self._store.blobs.open(original_key(pin.media.sha256))
+
+    def update(
+        self,
+        pin_id: str,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+        visibility: Visibility | str | None = None,
+    ) -> Pin:
+        """Change a pin's metadata; arguments left as ``None`` stay as they are.
+
+        Args:
+            pin_id: The pin.
+            title: New title.
+            description: New description.
+            tags: Replace all tags with these.
+            add_tags: Tags to add.
+            remove_tags: Tags to remove.
+            visibility: New visibility.
+
+        Raises:
+            NotFound: Not visible to the caller.
+            PermissionDenied: Visible, but the caller may not edit it.
+        """
+        pin = self.get(pin_id)
+        self._require("edit", pin)
+        add = set(normalize_tags(add_tags))
+        remove = set(normalize_tags(remove_tags))
+        if tags is not None:
+            wanted = set(normalize_tags(tags))
+            add |= wanted - set(pin.tags)
+            remove |= set(pin.tags) - wanted
+        if len(set(pin.tags) - remove | add) > 64:
+            normalize_tags([*pin.tags, *add])  # raises the same error as at upload
+        changes = PinChanges(
+            title=None if title is None else _check_text(title, "title", MAX_TITLE_LENGTH),
+            description=None
+            if description is None
+            else _check_text(description, "description", MAX_DESCRIPTION_LENGTH),
+            visibility=None if visibility is None else _check_visibility(visibility),
+            add_tags=tuple(sorted(add)),
+            remove_tags=tuple(sorted(remove - add)),
+            updated_at=_now(),
+        )
+        if self._store.metadata.update_pin(pin_id, changes) is None:
+            raise NotFound("no such pin")
+        return self.get(pin_id)
+
+    def delete(self, pin_id: str) -> None:
+        """Delete a pin and, when no other pin shares it, its stored file.
+
+        Raises:
+            NotFound: Not visible to the caller.
+            PermissionDenied: Visible, but the caller may not delete it.
+        """
+        pin = self.get(pin_id)
+        self._require("delete", pin)
+        self._delete_unchecked(pin_id)
+
+    def _delete_unchecked(self, pin_id: str) -> None:
+        store = self._store
+        deleted = store.metadata.delete_pin(pin_id)
+        if deleted is None:
+            raise NotFound("no such pin")
+        if not store.blob_is_referenced(deleted.media.sha256):
+            store.blobs.delete(original_key(deleted.media.sha256))
+
+    # -- search -----------------------------------------------------------------------------
+
+    def _prepare(self, query: str | Query, order: str | None) -> Query:
+        if isinstance(query, Query):
+            parsed = query
+            if order is not None:
+                parsed = parsed.model_copy(update={"order": order})
+        else:
+            parsed = parse_query(query, order=order)
+        if any(isinstance(term, OwnerTerm) for term in parsed.terms):
+            parsed = parsed.model_copy(
+                update={"terms": tuple(self._resolve_owner(term) for term in parsed.terms)}
+            )
+        return parsed
+
+    def _resolve_owner(self, term: object) -> object:
+        if not isinstance(term, OwnerTerm):
+            return term
+        found = self._store.user_backend.find_user(term.username)
+        return term.model_copy(update={"user_id": found.id if found else None})
+
+    def search(
+        self,
+        query: str | Query = "",
+        *,
+        limit: int = 20,
+        cursor: str | None = None,
+        order: Literal["newest", "oldest"] | None = None,
+    ) -> Page[Pin]:
+        """Pins visible to the caller that match ``query``, one page at a time.
+
+        Args:
+            query: The search language (``tag:animals -tag:animals/dogs type:gif sleepy``),
+                or a parsed :class:`Query`.
+            limit: Page size, from 1 to ``settings.max_page_size``.
+            cursor: ``next_cursor`` of the previous page.
+            order: ``newest`` (default) or ``oldest``; overrides ``order:`` in the text.
+
+        Raises:
+            InvalidQuery: The text does not parse, or the cursor belongs to another search.
+        """
+        if not isinstance(limit, int) or not 1 <= limit <= self._store.settings.max_page_size:
+            raise InvalidInput(
+                f"limit must be between 1 and {self._store.settings.max_page_size}"
+            )
+        parsed = self._prepare(query, order)
+        viewer = self.principal.user_id
+        after = decode_cursor(cursor, parsed, viewer) if cursor else None
+        items = self._store.metadata.search_pins(parsed, self._rule, limit=limit + 1, after=after)
+        next_cursor = None
+        if len(items) > limit:
+            items = items[:limit]
+            next_cursor = encode_cursor(items[-1].id, parsed, viewer)
+        return Page[Pin](items=tuple(items), next_cursor=next_cursor)
+
+    def count(self, query: str | Query = "") -> int:
+        """How many visible pins match ``query``."""
+        return self._store.metadata.count_pins(self._prepare(query, None), self._rule)
+
+    def tags(self, *, prefix: str | None = None, limit: int = 1000) -> list[TagCount]:
+        """Tags of the pins the caller can see, with how many of those pins carry each."""
+        clean = normalize_tag(prefix) if prefix else None
+        return self._store.metadata.tag_counts(self._rule, prefix=clean, limit=limit)
+
+
+class BoardManager:
+    """Board operations for one caller (``scope.boards``)."""
+
+    def __init__(self, scope: PinScope) -> None:
+        self._scope = scope
+
+    @property
+    def _metadata(self) -> MetadataBackend:
+        return self._scope._store.metadata
+
+    def create(
+        self, name: str, *, description: str = "", visibility: Visibility | str = "private"
+    ) -> Board:
+        """Create a board owned by the caller.
+
+        Raises:
+            Conflict: The caller has a board with that name (case-insensitive).
+            PermissionDenied: The caller may not create boards (anonymous or a viewer).
+        """
+        owner = self._scope._require("upload")
+        board = Board(
+            id=encode_id(new_id()),
+            owner_id=owner.id,
+            owner=owner.username,
+            name=normalize_board_name(name),
+            description=_check_text(description, "description", MAX_DESCRIPTION_LENGTH),
+            visibility=_check_visibility(visibility),
+            created_at=_now(),
+        )
+        return self._metadata.create_board(board)
+
+    def _ensure(self, name: str) -> Board:
+        owner = self._scope._require("upload")
+        found = self._metadata.find_board(owner.id, name, self._scope.access)
+        return found if found is not None else self.create(name)
+
+    def get(self, board: str, *, owner: str | None = None) -> Board:
+        """A visible board, by id or by name.
+
+        Args:
+            board: The board's id, or its name.
+            owner: With a name: whose board (username); the caller's own by default.
+
+        Raises:
+            NotFound: No such board visible to the caller.
+        """
+        metadata = self._metadata
+        rule = self._scope.access
+        found: Board | None = None
+        if owner is not None:
+            user = self._scope._store.user_backend.find_user(owner)
+            found = metadata.find_board(user.id, board, rule) if user else None
+        else:
+            caller = self._scope.user
+            if caller is not None:
+                found = metadata.find_board(caller.id, board, rule)
+            if found is None and decode_id(board) is not None:
+                found = metadata.get_board(board, rule)
+        if found is None:
+            raise NotFound("no such board")
+        return found
+
+    def list(self, *, owner: str | None = None) -> list[Board]:
+        """Boards the caller can see (only ``owner``'s when given, by username)."""
+        owner_id = None
+        if owner is not None:
+            user = self._scope._store.user_backend.find_user(owner)
+            if user is None:
+                return []
+            owner_id = user.id
+        return self._metadata.list_boards(self._scope.access, owner_id=owner_id)
+
+    def _editable(self, board: str) -> Board:
+        found = self.get(board)
+        self._scope._require("edit", found)
+        return found
+
+    def update(
+        self,
+        board: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        visibility: Visibility | str | None = None,
+    ) -> Board:
+        """Rename a board or change its description or visibility.
+
+        Raises:
+            Conflict: The new name is taken by another of the owner's boards.
+        """
+        found = self._editable(board)
+        changes = BoardChanges(
+            name=None if name is None else normalize_board_name(name),
+            description=None
+            if description is None
+            else _check_text(description, "description", MAX_DESCRIPTION_LENGTH),
+            visibility=None if visibility is None else _check_visibility(visibility),
+        )
+        updated = self._metadata.update_board(found.id, changes)
+        if updated is None:
+            raise NotFound("no such board")
+        return self.get(updated.id)
+
+    def delete(self, board: str) -> None:
+        """Delete a board; its pins stay."""
+        found = self._editable(board)
+        self._metadata.delete_board(found.id)
+
+    def add(self, board: str, pin_id: str) -> None:
+        """Put a visible pin on one of the caller's boards."""
+        found = self._editable(board)
+        self._scope.get(pin_id)
+        self._metadata.add_to_board(found.id, pin_id)
+
+    def remove(self, board: str, pin_id: str) -> None:
+        """Take a pin off one of the caller's boards."""
+        found = self._editable(board)
+        self._metadata.remove_from_board(found.id, pin_id)

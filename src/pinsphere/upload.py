@@ -1,0 +1,147 @@
+"""The upload pipeline: stream a source into the blob store while hashing, sniffing and
+measuring it, so that only a well-formed, allowed file of acceptable size is ever kept.
+
+The steps, in order:
+
+1. read the first bytes and sniff the real type from them (the file name is never trusted);
+   a type outside the allowlist fails before anything is written;
+2. stream everything into a :class:`~pinsphere.backends.base.BlobWriter` in chunks, hashing as
+   it goes; passing the size limit discards what was written and fails;
+3. commit under the content address ``originals/ab/cd/<sha256>`` (identical uploads share
+   one blob);
+4. check the stored file's integrity and read its dimensions without decoding pixels; a bad
+   file is removed again unless another pin already shares the blob.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import IO, Union
+
+from pinsphere.backends.base import BlobBackend
+from pinsphere.errors import InvalidInput, InvalidMedia, TooLarge
+from pinsphere.media.probe import check_integrity, probe_dimensions
+from pinsphere.media.sniff import HEAD_SIZE, sniff
+from pinsphere.models import Media
+from pinsphere.settings import StoreSettings
+
+__all__ = ["Source", "StoredOriginal", "original_key", "store_original"]
+
+Source = Union[str, os.PathLike[str], bytes, bytearray, memoryview, IO[bytes]]
+"""What ``upload`` accepts: a path, the bytes themselves, or a binary file object."""
+
+
+def original_key(sha256: str) -> str:
+    """The blob key of an original with this digest."""
+    return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+@dataclass(frozen=True)
+class StoredOriginal:
+    """An original now in the blob store.
+
+    Attributes:
+        media: What was learnt about it.
+        key: Its blob key.
+        created: Whether this upload wrote the blob (``False``: identical bytes were there).
+    """
+
+    media: Media
+    key: str
+    created: bool
+
+
+def _open_source(source: Source, stack: ExitStack) -> IO[bytes]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(source)
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            return stack.enter_context(open(source, "rb"))  # noqa: SIM115 - closed by the stack
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {os.fspath(source)!r}: {exc.strerror}") from exc
+    if hasattr(source, "read"):
+        return source
+    raise InvalidInput("upload a path, bytes, or a binary file object")
+
+
+def _read_head(stream: IO[bytes], size: int) -> bytes:
+    # A file object may return fewer bytes than asked for (pipes, sockets); keep reading.
+    parts: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        chunk = stream.read(remaining)
+        if not chunk:
+            break
+        if not isinstance(chunk, bytes):
+            raise InvalidInput("the file object must be opened in binary mode")
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
+def store_original(
+    source: Source,
+    blobs: BlobBackend,
+    settings: StoreSettings,
+    *,
+    is_referenced: Callable[[str], bool],
+) -> StoredOriginal:
+    """Stream ``source`` into ``blobs`` as a content-addressed original.
+
+    Args:
+        source: Path, bytes or binary file object.
+        blobs: Where to store it.
+        settings: Limits and the type allowlist.
+        is_referenced: Tells whether a digest is used by an existing pin, so that a failed
+            check never removes a blob another pin needs.
+
+    Raises:
+        InvalidMedia: Empty, not an allowed type, or corrupt.
+        TooLarge: Over ``settings.max_upload_bytes``.
+    """
+    with ExitStack() as stack:
+        stream = _open_source(source, stack)
+        head = _read_head(stream, HEAD_SIZE)
+        if not head:
+            raise InvalidMedia("the file is empty")
+        mime_type = sniff(head)
+        if mime_type is None or mime_type not in settings.allowed_types:
+            raise InvalidMedia(
+                f"unsupported file type {mime_type or 'unknown'}; allowed: "
+                + ", ".join(sorted(settings.allowed_types)),
+                detected_type=mime_type,
+            )
+        digest = hashlib.sha256()
+        size = 0
+        with blobs.writer() as writer:
+            chunk = head
+            while chunk:
+                size += len(chunk)
+                if size > settings.max_upload_bytes:
+                    raise TooLarge(
+                        f"the file is larger than {settings.max_upload_bytes} bytes",
+                        limit=settings.max_upload_bytes,
+                    )
+                digest.update(chunk)
+                writer.write(chunk)
+                chunk = stream.read(settings.chunk_size)
+            sha256 = digest.hexdigest()
+            key = original_key(sha256)
+            created = writer.commit(key)
+
+    try:
+        with blobs.open(key) as stored:
+            check_integrity(stored, mime_type)
+            stored.seek(0)
+            width, height = probe_dimensions(stored, mime_type, settings.max_image_pixels)
+    except InvalidMedia:
+        if created and not is_referenced(sha256):
+            blobs.delete(key)
+        raise
+    media = Media(mime_type=mime_type, size=size, sha256=sha256, width=width, height=height)
+    return StoredOriginal(media=media, key=key, created=created)
