@@ -1,0 +1,151 @@
+"""The ``pinsphere`` command: manage users, upload and search from a shell.
+
+Every command opens the store the same way :func:`pinsphere.open` does: ``--data`` (a folder
+for the embedded default) or the backend URL options, else the ``PINSPHERE_*_URL``
+environment variables, else ``./pinsphere-data``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from pinsphere.errors import PinsphereError
+from pinsphere.models import ROLES, VISIBILITIES
+from pinsphere.opening import open_store
+from pinsphere.store import PinStore
+
+__all__ = ["main"]
+
+
+@click.group()
+@click.option("--data", type=click.Path(file_okay=False), help="Folder of an embedded store.")
+@click.option("--metadata", envvar="PINSPHERE_METADATA_URL", help="Metadata backend URL.")
+@click.option("--users", envvar="PINSPHERE_USERS_URL", help="User backend URL.")
+@click.option("--blobs", envvar="PINSPHERE_BLOBS_URL", help="Blob backend URL.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    data: str | None,
+    metadata: str | None,
+    users: str | None,
+    blobs: str | None,
+) -> None:
+    """Pinsphere: store, tag, search and share media pins."""
+    ctx.obj = {"path": data, "metadata": metadata, "users": users, "blobs": blobs}
+
+
+@contextmanager
+def _store(ctx: click.Context) -> Iterator[PinStore]:
+    try:
+        with open_store(**ctx.obj) as store:
+            yield store
+    except PinsphereError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.group()
+def users() -> None:
+    """Manage user accounts."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--email", default=None, help="E-mail address.")
+@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input."
+)
+@click.pass_context
+def users_create(
+    ctx: click.Context, username: str, email: str | None, role: str, password_stdin: bool
+) -> None:
+    """Create a user; the password is prompted for unless --password-stdin is given."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _store(ctx) as store:
+        user = store.users.create(username, password=password, email=email, role=role)
+    click.echo(f"created {user.role} {user.username} ({user.id})")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """List users."""
+    with _store(ctx) as store:
+        after = None
+        while page := store.users.list(limit=200, after=after):
+            for user in page:
+                state = " (disabled)" if user.disabled else ""
+                click.echo(f"{user.username}\t{user.role}\t{user.email or ''}{state}")
+            after = page[-1].username
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", "username", required=True, help="Owner of the new pins.")
+@click.option("--title", default=None, help="Title (default: the file name).")
+@click.option("--tag", "tags", multiple=True, help="A tag; repeat for several.")
+@click.option("--board", default=None, help="Board to put the pins on.")
+@click.option("--visibility", type=click.Choice(VISIBILITIES), default="private")
+@click.pass_context
+def upload(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    username: str,
+    title: str | None,
+    tags: tuple[str, ...],
+    board: str | None,
+    visibility: str,
+) -> None:
+    """Upload files as pins owned by --user."""
+    with _store(ctx) as store:
+        scope = store.as_user(username)
+        for name in files:
+            pin = scope.upload(
+                name,
+                title=title if title is not None else Path(name).stem,
+                tags=tags,
+                board=board,
+                visibility=visibility,
+            )
+            click.echo(f"{pin.id}\t{pin.media.mime_type}\t{pin.media.size}\t{name}")
+
+
+@cli.command()
+@click.argument("query", default="")
+@click.option("--user", "username", default=None, help="Search as this user (else anonymous).")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--cursor", default=None, help="Continue from a previous page.")
+@click.pass_context
+def search(
+    ctx: click.Context, query: str, username: str | None, limit: int, cursor: str | None
+) -> None:
+    """Search pins with the query language, e.g. 'tag:animals type:gif sleepy'."""
+    with _store(ctx) as store:
+        scope = store.as_user(username) if username else store.anonymous
+        page = scope.search(query, limit=limit, cursor=cursor)
+        for pin in page.items:
+            click.echo(f"{pin.id}\t{pin.owner}\t{pin.title}\t{' '.join(pin.tags)}")
+        if page.next_cursor:
+            click.echo(f"next: --cursor {page.next_cursor}", err=True)
+
+
+@cli.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Check that every backend answers (and create or upgrade schemas)."""
+    with _store(ctx) as store:
+        store.check()
+    click.echo("ok")
+
+
+def main() -> None:
+    """Entry point of the ``pinsphere`` console script."""
+    cli()
