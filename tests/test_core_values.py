@@ -1,0 +1,150 @@
+"""Ids, tags, text, policy and the error tree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pinsphere import errors, ids, tags, text
+from pinsphere.models import Media, Pin
+from pinsphere.policy import AccessRule, Principal, access_rule, can, explain
+
+
+@given(st.integers(min_value=0, max_value=ids.MAX_ID), st.integers(0, ids.MAX_ID))
+def test_ids_round_trip_and_keep_their_order(a: int, b: int) -> None:
+    assert ids.decode_id(ids.encode_id(a)) == a
+    assert (ids.encode_id(a) < ids.encode_id(b)) == (a < b)
+
+
+def test_new_ids_are_unique_and_increasing() -> None:
+    made = [ids.new_id() for _ in range(10_000)]
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
+
+
+def test_id_time_and_bounds() -> None:
+    when = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    value = ids.new_id(when)
+    assert ids.id_time(value) == when
+    assert ids.id_at(when) <= value <= ids.id_at(when, low=False)
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "u" * 13, "0000000000000!", "zzzzzzzzzzzzz"])
+def test_malformed_ids(bad: str) -> None:
+    assert ids.decode_id(bad) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Animals", "animals"),
+        ("  Animals /  Big   Cats ", "animals/big cats"),
+        ("CAFE\u0301", "caf\u00e9"),
+        ("straße", "strasse"),
+    ],
+)
+def test_tags_are_normalised(raw: str, expected: str) -> None:
+    assert tags.normalize_tag(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "  ", "a//b", "/a", "a/", "-neg", 'quo"te', "ctl\x07", "x" * 101, "a/" * 9 + "a"]
+)
+def test_bad_tags(bad: str) -> None:
+    with pytest.raises(errors.InvalidInput):
+        tags.normalize_tag(bad)
+
+
+def test_tag_lists() -> None:
+    assert tags.normalize_tags(["b", "A", "a"]) == ("a", "b")
+    assert tags.tag_ancestors("a/b/c") == ["a", "a/b", "a/b/c"]
+    with pytest.raises(errors.InvalidInput):
+        tags.normalize_tags("animals")
+    with pytest.raises(errors.InvalidInput):
+        tags.normalize_tags([f"t{i}" for i in range(tags.MAX_TAGS_PER_PIN + 1)])
+
+
+def test_board_names() -> None:
+    assert tags.normalize_board_name("  My   Board ") == "My Board"
+    assert tags.board_key("My Board") == "my board"
+    for bad in ("", "   ", "x" * 101, "tab\there"):
+        with pytest.raises(errors.InvalidInput):
+            tags.normalize_board_name(bad)
+
+
+def test_words() -> None:
+    assert text.words("Sleepy_Cat, café!") == ["sleepy", "cat", "café"]
+    assert text.search_words("Title", "", ["animals/cats"]) == ["title", "animals", "cats"]
+
+
+def _pin(owner_id: str, visibility: str) -> Pin:
+    now = datetime.now(UTC)
+    media = Media(mime_type="image/png", size=1, sha256="0" * 64)
+    return Pin(
+        id=ids.encode_id(ids.new_id()),
+        owner_id=owner_id,
+        owner=owner_id,
+        visibility=visibility,  # type: ignore[arg-type]
+        media=media,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _user(user_id: str, role: str, disabled: bool = False) -> Principal:
+    from pinsphere.models import User
+
+    return Principal(
+        User(
+            id=user_id,
+            username=user_id,
+            role=role,  # type: ignore[arg-type]
+            disabled=disabled,
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+@given(
+    role=st.sampled_from(["anonymous", "viewer", "member", "admin", "disabled"]),
+    owner_is_caller=st.booleans(),
+    visibility=st.sampled_from(["private", "internal", "public"]),
+)
+def test_policy_matches_the_table(role: str, owner_is_caller: bool, visibility: str) -> None:
+    """The rule from the policy docstring, restated independently."""
+    if role == "anonymous":
+        principal = Principal(None)
+    else:
+        principal = _user("me", "member" if role == "disabled" else role, role == "disabled")
+    pin = _pin("me" if owner_is_caller else "other", visibility)
+    rule = access_rule(principal)
+    signed_in = role in ("viewer", "member", "admin")
+    expected_visible = (
+        visibility == "public"
+        or role == "admin"
+        or (signed_in and visibility == "internal")
+        or (signed_in and owner_is_caller)
+    )
+    assert rule.allows(pin.owner_id, pin.visibility) == expected_visible
+    may_change = role == "admin" or (role == "member" and owner_is_caller)
+    assert can(principal, "edit", pin) == may_change
+    assert can(principal, "delete", pin) == may_change
+    assert can(principal, "upload") == (role in ("member", "admin"))
+    assert explain(principal, pin)
+
+
+def test_anonymous_rule() -> None:
+    assert access_rule(Principal(None)) == AccessRule()
+
+
+def test_error_tree() -> None:
+    assert issubclass(errors.NotFound, KeyError)
+    assert issubclass(errors.InvalidQuery, ValueError)
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), errors.PinsphereError)
+    assert str(errors.NotFound("no such pin")) == "no such pin"
+    assert errors.InvalidQuery("bad", position=3).position == 3
+    assert "position 3" in str(errors.InvalidQuery("bad", position=3))
