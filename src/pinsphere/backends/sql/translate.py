@@ -1,0 +1,45 @@
+"""Native database errors, translated into :mod:`pinsphere.errors` at the boundary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import exc as sa_exc
+
+from pinsphere.errors import BackendUnavailable, Conflict, InvalidInput, PinsphereError
+
+__all__ = ["translate_errors"]
+
+try:  # psycopg is optional; COPY raises its errors without SQLAlchemy's wrapping.
+    import psycopg as _psycopg
+except ImportError:  # pragma: no cover - the postgres extra is not installed
+    _psycopg = None  # type: ignore[assignment]
+
+
+@contextmanager
+def translate_errors(conflict: str = "the value is already taken") -> Iterator[None]:
+    """Re-raise SQLAlchemy and driver errors as Pinsphere errors, keeping the cause.
+
+    Args:
+        conflict: The message of the :class:`~pinsphere.errors.Conflict` raised for a
+            violated unique or foreign key.
+    """
+    try:
+        yield
+    except PinsphereError:
+        raise
+    except sa_exc.IntegrityError as exc:
+        raise Conflict(conflict) from exc
+    except sa_exc.DataError as exc:
+        raise InvalidInput(f"the database rejected a value: {exc.orig}") from exc
+    except sa_exc.SQLAlchemyError as exc:
+        raise BackendUnavailable(f"database error: {exc}") from exc
+    except Exception as exc:
+        if _psycopg is not None and isinstance(exc, _psycopg.Error):
+            if isinstance(exc, _psycopg.IntegrityError):
+                raise Conflict(conflict) from exc
+            if isinstance(exc, _psycopg.DataError):
+                raise InvalidInput(f"the database rejected a value: {exc}") from exc
+            raise BackendUnavailable(f"database error: {exc}") from exc
+        raise
