@@ -27,15 +27,13 @@ EXTRAS = {"demo": "dev", "test": "all,dev"}
 def run(*args: str | os.PathLike[str]) -> None:
     """Run a command from the repository root; stop with its exit code if it fails."""
     print("+", " ".join(str(a) for a in args), flush=True)
-    code = subprocess.call([str(a) for a in args], cwd=ROOT)
+    code = subprocess.call([str(a) for a in args], cwd=ROOT)  # noqa: S603 - our own tools
     if code != 0:
         sys.exit(code)
 
 
 def ensure_venv(extras: str) -> None:
     """Create ``.venv`` and install the project with ``extras`` unless already current."""
-    if sys.version_info < (3, 11):
-        sys.exit("Pinsphere needs Python 3.11 or newer")
     if not PYTHON.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     stamp = VENV / f".installed-{extras.replace(',', '-')}"
@@ -49,6 +47,8 @@ def ensure_venv(extras: str) -> None:
 
 def main() -> None:
     """Dispatch ``demo`` or ``test``."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script must explain, not crash
+        sys.exit("Pinsphere needs Python 3.11 or newer")
     if len(sys.argv) < 2 or sys.argv[1] not in EXTRAS:
         sys.exit(__doc__)
     task, rest = sys.argv[1], sys.argv[2:]

@@ -56,7 +56,7 @@ def main(folder: Path) -> None:
         password_hashing=pinsphere.PasswordHashing(time_cost=1, memory_cost_kib=1024)
     )
     with pinsphere.open(folder, settings=settings) as store:
-        alice = store.users.create("alice", password="correct horse", email="a@example.com")
+        store.users.create("alice", password="correct horse", email="a@example.com")
         store.users.create("bob", password="battery staple", role="member")
         print(f"store in {folder}; users: alice, bob")
 

@@ -39,9 +39,7 @@ class TestUpload:
         assert from_path.owner_id == alice.id
         assert from_path.visibility == "private"
 
-    def test_metadata_is_normalised(
-        self, store: pinsphere.PinStore, alice: pinsphere.User
-    ) -> None:
+    def test_metadata_is_normalised(self, store: pinsphere.PinStore, alice: pinsphere.User) -> None:
         pin = store.as_user(alice).upload(
             jpeg_bytes(),
             title="  Cat  ",
@@ -142,9 +140,7 @@ class TestBadUploads:
             store.as_user(alice).upload(png_bytes(), tags=["ok", "bad\x00tag"])
         self.assert_nothing_left(store, alice)
 
-    def test_text_mode_file_object(
-        self, store: pinsphere.PinStore, alice: pinsphere.User
-    ) -> None:
+    def test_text_mode_file_object(self, store: pinsphere.PinStore, alice: pinsphere.User) -> None:
         with pytest.raises(errors.InvalidInput):
             store.as_user(alice).upload(io.StringIO("hello"))  # type: ignore[arg-type]
         self.assert_nothing_left(store, alice)
@@ -158,9 +154,7 @@ class TestBadUploads:
 
 class TestVisibility:
     @pytest.fixture
-    def pins(
-        self, store: pinsphere.PinStore, alice: pinsphere.User
-    ) -> dict[str, pinsphere.Pin]:
+    def pins(self, store: pinsphere.PinStore, alice: pinsphere.User) -> dict[str, pinsphere.Pin]:
         me = store.as_user(alice)
         return {
             visibility: me.upload(png_bytes(color=color), title=visibility, visibility=visibility)
@@ -258,9 +252,7 @@ class TestVisibility:
 
 
 class TestUpdateAndDelete:
-    def test_update_fields_and_tags(
-        self, store: pinsphere.PinStore, alice: pinsphere.User
-    ) -> None:
+    def test_update_fields_and_tags(self, store: pinsphere.PinStore, alice: pinsphere.User) -> None:
         me = store.as_user(alice)
         pin = me.upload(png_bytes(), title="old", tags=["a", "b"])
         updated = me.update(
@@ -421,9 +413,7 @@ class TestUsers:
         with pytest.raises(errors.Conflict):
             store.users.create("alice2", password="another-password", email="ALICE@example.com")
 
-    def test_failures_look_the_same(
-        self, store: pinsphere.PinStore, alice: pinsphere.User
-    ) -> None:
+    def test_failures_look_the_same(self, store: pinsphere.PinStore, alice: pinsphere.User) -> None:
         messages = set()
         for username, password in (("alice", "wrong-password"), ("nobody", "alice-password")):
             with pytest.raises(errors.AuthenticationError) as caught:

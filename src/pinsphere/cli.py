@@ -57,9 +57,7 @@ def users() -> None:
 @click.argument("username")
 @click.option("--email", default=None, help="E-mail address.")
 @click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from standard input."
-)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.pass_context
 def users_create(
     ctx: click.Context, username: str, email: str | None, role: str, password_stdin: bool

@@ -69,7 +69,7 @@ class InvalidInput(PinsphereError, ValueError):  # noqa: N818 - reads as a noun
     """An argument is malformed (a tag with forbidden characters, an empty title...)."""
 
 
-class InvalidMedia(InvalidInput):  # noqa: N818 - the binding public name
+class InvalidMedia(InvalidInput):
     """The uploaded bytes are not an allowed media type, or are corrupt.
 
     Attributes:
@@ -81,7 +81,7 @@ class InvalidMedia(InvalidInput):  # noqa: N818 - the binding public name
         self.detected_type = detected_type
 
 
-class InvalidQuery(InvalidInput):  # noqa: N818 - the binding public name
+class InvalidQuery(InvalidInput):
     """A search string, sort order or cursor cannot be understood.
 
     Attributes:
@@ -96,7 +96,7 @@ class InvalidQuery(InvalidInput):  # noqa: N818 - the binding public name
         self.position = position
 
 
-class TooLarge(InvalidInput):  # noqa: N818 - the binding public name
+class TooLarge(InvalidInput):
     """The upload is larger than the configured limit.
 
     Attributes:

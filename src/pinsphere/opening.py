@@ -57,9 +57,8 @@ def open_store(
     metadata = metadata or os.environ.get(ENV_METADATA)
     users = users or os.environ.get(ENV_USERS)
     blobs = blobs or os.environ.get(ENV_BLOBS)
-    if users is None and metadata is not None:
-        if scheme_of(metadata) in registry.schemes("users"):
-            users = metadata
+    if users is None and metadata is not None and scheme_of(metadata) in registry.schemes("users"):
+        users = metadata
     if metadata is None or users is None or blobs is None:
         default_sql, default_blobs = folder_urls(path or DEFAULT_FOLDER)
         metadata = metadata or default_sql

@@ -147,7 +147,13 @@ class DimensionTerm(BaseModel):
 
 
 Term = Annotated[
-    TagTerm | TextTerm | BoardTerm | TypeTerm | OwnerTerm | VisibilityTerm | DateTerm
+    TagTerm
+    | TextTerm
+    | BoardTerm
+    | TypeTerm
+    | OwnerTerm
+    | VisibilityTerm
+    | DateTerm
     | DimensionTerm,
     Field(discriminator="kind"),
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar, cast
+from typing import Literal, TypeVar
 
 from pinsphere.backends.base import BlobBackend, MetadataBackend, UserBackend
 from pinsphere.errors import UnknownBackend
@@ -37,7 +37,7 @@ def scheme_of(url: str) -> str:
 
 
 @dataclass(frozen=True)
-class Registration(Generic[B]):
+class Registration:
     """One backend class (or the path to it) under one scheme.
 
     Attributes:
@@ -47,7 +47,7 @@ class Registration(Generic[B]):
     """
 
     scheme: str
-    target: type[B] | str
+    target: type | str
     extra: str | None = None
 
     def load(self, base: type[B]) -> type[B]:
@@ -56,9 +56,16 @@ class Registration(Generic[B]):
         Raises:
             UnknownBackend: Its module, or a driver it needs, is not installed.
         """
-        if not isinstance(self.target, str):
-            return self.target
-        module_name, _, attr = self.target.partition(":")
+        if isinstance(self.target, str):
+            module_name, _, attr = self.target.partition(":")
+            cls = self._import(module_name, attr)
+        else:
+            cls = self.target
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise UnknownBackend(f"{self.target} is not a {base.__name__}", scheme=self.scheme)
+        return cls
+
+    def _import(self, module_name: str, attr: str) -> object:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -67,12 +74,7 @@ class Registration(Generic[B]):
                 scheme=self.scheme,
                 hint=_install_hint(self.extra),
             ) from exc
-        cls = getattr(module, attr)
-        if not (isinstance(cls, type) and issubclass(cls, base)):
-            raise UnknownBackend(
-                f"{self.target} is not a {base.__name__}", scheme=self.scheme
-            )
-        return cast("type[B]", cls)
+        return getattr(module, attr, None)
 
 
 def _install_hint(extra: str | None) -> str | None:
@@ -90,19 +92,15 @@ class BackendRegistry:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[BackendKind, dict[str, Registration[object]]] = {
+        self._entries: dict[BackendKind, dict[str, Registration]] = {
             "metadata": {},
             "users": {},
             "blobs": {},
         }
 
-    def _add(
-        self, kind: BackendKind, scheme: str, target: object, extra: str | None
-    ) -> None:
+    def _add(self, kind: BackendKind, scheme: str, target: type | str, extra: str | None) -> None:
         scheme = scheme.lower()
-        self._entries[kind][scheme] = Registration(
-            scheme=scheme, target=target, extra=extra  # type: ignore[arg-type]
-        )
+        self._entries[kind][scheme] = Registration(scheme=scheme, target=target, extra=extra)
 
     def add_metadata_backend(
         self, scheme: str, backend: type[MetadataBackend] | str, *, extra: str | None = None
@@ -133,7 +131,7 @@ class BackendRegistry:
         """The registered schemes of one kind, sorted."""
         return sorted(self._entries[kind])
 
-    def registration(self, kind: BackendKind, scheme: str) -> Registration[object]:
+    def registration(self, kind: BackendKind, scheme: str) -> Registration:
         """The registration for a scheme.
 
         Raises:
@@ -153,12 +151,12 @@ class BackendRegistry:
     def metadata_backend(self, url: str) -> MetadataBackend:
         """Open the metadata backend a URL names."""
         entry = self.registration("metadata", scheme_of(url))
-        return entry.load(MetadataBackend).from_url(url)  # type: ignore[arg-type]
+        return entry.load(MetadataBackend).from_url(url)
 
     def user_backend(self, url: str) -> UserBackend:
         """Open the user backend a URL names."""
         entry = self.registration("users", scheme_of(url))
-        return entry.load(UserBackend).from_url(url)  # type: ignore[arg-type]
+        return entry.load(UserBackend).from_url(url)
 
     def blob_backend(self, url: str) -> BlobBackend:
         """Open the blob backend a URL names.
@@ -170,7 +168,7 @@ class BackendRegistry:
         if scheme not in self._entries["blobs"] and _fsspec_knows(scheme):
             scheme = "file"
         entry = self.registration("blobs", scheme)
-        return entry.load(BlobBackend).from_url(url)  # type: ignore[arg-type]
+        return entry.load(BlobBackend).from_url(url)
 
 
 def _fsspec_knows(protocol: str) -> bool:

@@ -50,7 +50,7 @@ def _now() -> datetime:
 def _check_visibility(value: str) -> Visibility:
     if value not in VISIBILITIES:
         raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _check_text(value: str, what: str, limit: int) -> str:
@@ -97,12 +97,9 @@ class PinStore:
         Raises:
             NotFound: No such user.
         """
-        if isinstance(user, str):
-            user = self.users.find(user)
-        else:
-            # Re-read so that a role change or a disabled account takes effect at once.
-            user = self.users.get(user.id)
-        return PinScope(self, Principal(user))
+        # A User is read again so that a role change or a disabled account takes effect.
+        found = self.users.find(user) if isinstance(user, str) else self.users.get(user.id)
+        return PinScope(self, Principal(found))
 
     @property
     def anonymous(self) -> PinScope:
@@ -133,9 +130,7 @@ class PinStore:
         for pin_id in self.metadata.owner_pin_ids(target.id):
             with contextlib.suppress(NotFound):
                 owner_scope._delete_unchecked(pin_id)
-        for board in self.metadata.list_boards(
-            AccessRule(everything=True), owner_id=target.id
-        ):
+        for board in self.metadata.list_boards(AccessRule(everything=True), owner_id=target.id):
             self.metadata.delete_board(board.id)
         self.user_backend.delete_user(target.id)
 
@@ -392,9 +387,7 @@ class PinScope:
             InvalidQuery: The text does not parse, or the cursor belongs to another search.
         """
         if not isinstance(limit, int) or not 1 <= limit <= self._store.settings.max_page_size:
-            raise InvalidInput(
-                f"limit must be between 1 and {self._store.settings.max_page_size}"
-            )
+            raise InvalidInput(f"limit must be between 1 and {self._store.settings.max_page_size}")
         parsed = self._prepare(query, order)
         viewer = self.principal.user_id
         after = decode_cursor(cursor, parsed, viewer) if cursor else None

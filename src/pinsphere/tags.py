@@ -15,9 +15,9 @@ from pinsphere.errors import InvalidInput
 
 __all__ = [
     "MAX_BOARD_NAME_LENGTH",
+    "MAX_TAGS_PER_PIN",
     "MAX_TAG_DEPTH",
     "MAX_TAG_LENGTH",
-    "MAX_TAGS_PER_PIN",
     "board_key",
     "normalize_board_name",
     "normalize_tag",

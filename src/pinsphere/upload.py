@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import IO, Union
+from typing import IO
 
 from pinsphere.backends.base import BlobBackend
 from pinsphere.errors import InvalidInput, InvalidMedia, TooLarge
@@ -32,7 +32,7 @@ from pinsphere.settings import StoreSettings
 
 __all__ = ["Source", "StoredOriginal", "original_key", "store_original"]
 
-Source = Union[str, os.PathLike[str], bytes, bytearray, memoryview, IO[bytes]]
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 """What ``upload`` accepts: a path, the bytes themselves, or a binary file object."""
 
 
@@ -61,7 +61,7 @@ def _open_source(source: Source, stack: ExitStack) -> IO[bytes]:
         return io.BytesIO(source)
     if isinstance(source, (str, os.PathLike)):
         try:
-            return stack.enter_context(open(source, "rb"))  # noqa: SIM115 - closed by the stack
+            return stack.enter_context(open(source, "rb"))
         except OSError as exc:
             raise InvalidInput(f"cannot read {os.fspath(source)!r}: {exc.strerror}") from exc
     if hasattr(source, "read"):
