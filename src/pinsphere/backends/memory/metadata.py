@@ -1,0 +1,489 @@
+"""The ``memory://`` metadata backend: pins, tags and boards in dictionaries.
+
+It is the reference for what a :class:`~pinsphere.backends.base.MetadataBackend` does: every
+search term is evaluated in plain Python, following the rules in :mod:`pinsphere.query`, and
+the caller's :class:`~pinsphere.policy.AccessRule` is applied through
+:meth:`~pinsphere.policy.AccessRule.allows` on every read.
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Self
+
+from pinsphere.backends.base import (
+    BoardChanges,
+    MetadataBackend,
+    MetadataCapabilities,
+    PinChanges,
+)
+from pinsphere.backends.memory import parse_memory_url
+from pinsphere.errors import BackendUnavailable, Conflict, InvalidInput, InvalidQuery, NotFound
+from pinsphere.ids import decode_id
+from pinsphere.models import Board, Pin, TagCount
+from pinsphere.policy import AccessRule
+from pinsphere.query import (
+    BoardTerm,
+    DateTerm,
+    DimensionTerm,
+    OwnerTerm,
+    Query,
+    TagTerm,
+    Term,
+    TextTerm,
+    TypeTerm,
+    VisibilityTerm,
+)
+from pinsphere.tags import board_key, tag_ancestors
+from pinsphere.text import search_words
+
+__all__ = ["MemoryMetadataBackend"]
+
+_COMPARISONS: dict[str, Callable[[int, int], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    "=": operator.eq,
+    ">=": operator.ge,
+    ">": operator.gt,
+}
+
+
+class MemoryMetadataBackend(MetadataBackend):
+    """Pins, tags and boards kept in process memory, guarded by one lock.
+
+    Stored models are frozen pydantic objects, so handing them out cannot change what is
+    stored. Pins are kept with empty ``boards`` (memberships live in their own table, as in
+    the SQL backends) and boards with ``pin_count`` 0; both are filled in per read, for the
+    caller asking.
+    """
+
+    capabilities = MetadataCapabilities(
+        transactions=True, full_text_index=False, shared_between_processes=False
+    )
+
+    def __init__(self) -> None:
+        """Start with an empty store."""
+        # Re-entrant so that helpers may take the lock again inside a locked method.
+        self._lock = threading.RLock()
+        self._pins: dict[str, Pin] = {}
+        self._boards: dict[str, Board] = {}
+        self._board_pins: dict[str, set[str]] = {}
+        self._closed = False
+
+    @classmethod
+    def from_url(cls, url: str) -> Self:
+        """Open a fresh, empty store for ``memory://``.
+
+        Raises:
+            InvalidInput: The URL is not ``memory://`` or carries options.
+        """
+        parse_memory_url(url)
+        return cls()
+
+    def close(self) -> None:
+        """Mark the store closed; :meth:`ping` fails afterwards, the data stays readable."""
+        self._closed = True
+
+    def ping(self) -> None:
+        """Check the store is open.
+
+        Raises:
+            BackendUnavailable: :meth:`close` was called.
+        """
+        if self._closed:
+            raise BackendUnavailable("the memory metadata backend is closed")
+
+    # -- pins -------------------------------------------------------------------------------
+
+    def insert_pins(self, pins: Iterable[tuple[Pin, Sequence[str]]]) -> int:
+        """Insert new pins with the ids of the boards each is on, all or nothing.
+
+        Raises:
+            Conflict: A pin id exists already, or appears twice in ``pins``.
+            NotFound: A board id does not exist.
+            InvalidInput: A pin id is not a well-formed id.
+        """
+        batch = [(pin, tuple(board_ids)) for pin, board_ids in pins]
+        with self._lock:
+            # Check everything before writing anything, so a failure leaves no trace.
+            seen: set[str] = set()
+            for pin, board_ids in batch:
+                _id_number(pin.id)
+                if pin.id in self._pins or pin.id in seen:
+                    raise Conflict(f"pin {pin.id} exists already")
+                seen.add(pin.id)
+                for board_id in board_ids:
+                    if board_id not in self._boards:
+                        raise NotFound(f"no board {board_id}")
+            for pin, board_ids in batch:
+                self._pins[pin.id] = pin.model_copy(
+                    update={"boards": (), "tags": tuple(sorted(set(pin.tags)))}
+                )
+                for board_id in board_ids:
+                    self._board_pins[board_id].add(pin.id)
+        return len(batch)
+
+    def get_pin(self, pin_id: str, access: AccessRule) -> Pin | None:
+        """The pin if it exists and ``access`` allows it, with its visible boards."""
+        with self._lock:
+            pin = self._pins.get(pin_id)
+            if pin is None or not _allows(access, pin):
+                return None
+            return self._with_boards(pin, access)
+
+    def update_pin(self, pin_id: str, changes: PinChanges) -> Pin | None:
+        """Apply ``changes``; ``None`` when the pin does not exist.
+
+        Tags become ``(current | add_tags) - remove_tags``: a tag named in both is removed.
+        The returned pin lists every board it is on.
+        """
+        with self._lock:
+            pin = self._pins.get(pin_id)
+            if pin is None:
+                return None
+            updated = pin.model_copy(update=_pin_update(pin, changes))
+            self._pins[pin_id] = updated
+            return self._with_boards(updated, None)
+
+    def delete_pin(self, pin_id: str) -> Pin | None:
+        """Delete the pin and its board entries; return it (with every board it was on)."""
+        with self._lock:
+            pin = self._pins.get(pin_id)
+            if pin is None:
+                return None
+            deleted = self._with_boards(pin, None)
+            del self._pins[pin_id]
+            for members in self._board_pins.values():
+                members.discard(pin_id)
+            return deleted
+
+    def search_pins(
+        self, query: Query, access: AccessRule, *, limit: int, after: str | None = None
+    ) -> list[Pin]:
+        """Up to ``limit`` visible pins matching ``query``, in ``query.order``.
+
+        Raises:
+            InvalidInput: ``limit`` is below 1.
+            InvalidQuery: ``after`` is not a well-formed pin id.
+        """
+        if limit < 1:
+            raise InvalidInput(f"limit must be at least 1, not {limit}")
+        newest = query.order == "newest"
+        position = _cursor_number(after) if after is not None else None
+        with self._lock:
+            hits = self._matching(query, access)
+            if position is not None:
+                hits = [
+                    pin
+                    for pin in hits
+                    if (_id_number(pin.id) < position if newest else _id_number(pin.id) > position)
+                ]
+            hits.sort(key=lambda pin: _id_number(pin.id), reverse=newest)
+            return [self._with_boards(pin, access) for pin in hits[:limit]]
+
+    def count_pins(self, query: Query, access: AccessRule) -> int:
+        """How many visible pins match ``query``."""
+        with self._lock:
+            return len(self._matching(query, access))
+
+    def tag_counts(
+        self, access: AccessRule, *, prefix: str | None = None, limit: int = 1000
+    ) -> list[TagCount]:
+        """Direct tags of visible pins with their counts, by count descending then tag."""
+        with self._lock:
+            counts = Counter(
+                tag for pin in self._pins.values() if _allows(access, pin) for tag in pin.tags
+            )
+        ranked = sorted(
+            (tag, count)
+            for tag, count in counts.items()
+            if prefix is None or tag.startswith(prefix)
+        )
+        ranked.sort(key=lambda item: -item[1])
+        return [TagCount(tag=tag, count=count) for tag, count in ranked[: max(limit, 0)]]
+
+    def count_blob_references(self, sha256: str) -> int:
+        """How many pins, of any owner, have an original with this digest."""
+        with self._lock:
+            return sum(1 for pin in self._pins.values() if pin.media.sha256 == sha256)
+
+    def owner_pin_ids(self, owner_id: str) -> list[str]:
+        """Ids of every pin the user owns, newest first."""
+        with self._lock:
+            ids = [pin.id for pin in self._pins.values() if pin.owner_id == owner_id]
+        return sorted(ids, key=_id_number, reverse=True)
+
+    # -- boards -----------------------------------------------------------------------------
+
+    def create_board(self, board: Board) -> Board:
+        """Store a new board (its ``pin_count`` is ignored: a new board is empty).
+
+        Raises:
+            Conflict: The board id exists, or the owner has a board with that name.
+        """
+        key = board_key(board.name)
+        with self._lock:
+            if board.id in self._boards:
+                raise Conflict(f"board {board.id} exists already")
+            if self._owner_board(board.owner_id, key) is not None:
+                raise Conflict(f"a board named {board.name!r} exists already")
+            stored = board.model_copy(update={"pin_count": 0})
+            self._boards[board.id] = stored
+            self._board_pins[board.id] = set()
+            return stored
+
+    def get_board(self, board_id: str, access: AccessRule) -> Board | None:
+        """The board if it exists and ``access`` allows it, counting its visible pins."""
+        with self._lock:
+            board = self._boards.get(board_id)
+            if board is None or not _allows(access, board):
+                return None
+            return self._with_count(board, access)
+
+    def find_board(self, owner_id: str, name: str, access: AccessRule) -> Board | None:
+        """The owner's board with that name (case-insensitive), if ``access`` allows it."""
+        key = _board_key_or_none(name)
+        if key is None:
+            return None
+        with self._lock:
+            board = self._owner_board(owner_id, key)
+            if board is None or not _allows(access, board):
+                return None
+            return self._with_count(board, access)
+
+    def list_boards(self, access: AccessRule, *, owner_id: str | None = None) -> list[Board]:
+        """Visible boards (of one owner if given), sorted by owner username then name."""
+        with self._lock:
+            boards = [
+                board
+                for board in self._boards.values()
+                if _allows(access, board) and (owner_id is None or board.owner_id == owner_id)
+            ]
+            boards.sort(key=lambda board: (board.owner, board.name, board.id))
+            return [self._with_count(board, access) for board in boards]
+
+    def update_board(self, board_id: str, changes: BoardChanges) -> Board | None:
+        """Apply ``changes``; ``None`` when absent. ``pin_count`` counts every pin on it.
+
+        Raises:
+            Conflict: The new name is taken by another of the owner's boards.
+        """
+        with self._lock:
+            board = self._boards.get(board_id)
+            if board is None:
+                return None
+            update: dict[str, object] = {}
+            if changes.name is not None:
+                other = self._owner_board(board.owner_id, board_key(changes.name))
+                if other is not None and other.id != board_id:
+                    raise Conflict(f"a board named {changes.name!r} exists already")
+                update["name"] = changes.name
+            if changes.description is not None:
+                update["description"] = changes.description
+            if changes.visibility is not None:
+                update["visibility"] = changes.visibility
+            updated = board.model_copy(update=update)
+            self._boards[board_id] = updated
+            return self._with_count(updated, None)
+
+    def delete_board(self, board_id: str) -> bool:
+        """Delete the board; its pins stay. ``False`` when absent."""
+        with self._lock:
+            if self._boards.pop(board_id, None) is None:
+                return False
+            del self._board_pins[board_id]
+            return True
+
+    def add_to_board(self, board_id: str, pin_id: str) -> None:
+        """Put a pin on a board; no error if it is there already.
+
+        Raises:
+            NotFound: The board or the pin does not exist.
+        """
+        with self._lock:
+            if board_id not in self._boards:
+                raise NotFound(f"no board {board_id}")
+            if pin_id not in self._pins:
+                raise NotFound(f"no pin {pin_id}")
+            self._board_pins[board_id].add(pin_id)
+
+    def remove_from_board(self, board_id: str, pin_id: str) -> None:
+        """Take a pin off a board; no error if it was not on it (or either is absent)."""
+        with self._lock:
+            self._board_pins.get(board_id, set()).discard(pin_id)
+
+    # -- helpers (called with the lock held) ------------------------------------------------
+
+    def _matching(self, query: Query, access: AccessRule) -> list[Pin]:
+        """Visible pins matching every term of ``query``, unordered."""
+        board_keys = self._visible_board_keys(access)
+        return [
+            pin
+            for pin in self._pins.values()
+            if _allows(access, pin)
+            and all(_holds(term, pin, board_keys.get(pin.id, frozenset())) for term in query.terms)
+        ]
+
+    def _visible_board_keys(self, access: AccessRule) -> dict[str, frozenset[str]]:
+        """For each pin id, the keys of the boards it is on that ``access`` allows."""
+        keys: dict[str, set[str]] = {}
+        for board in self._boards.values():
+            if not _allows(access, board):
+                continue
+            for pin_id in self._board_pins[board.id]:
+                keys.setdefault(pin_id, set()).add(board_key(board.name))
+        return {pin_id: frozenset(found) for pin_id, found in keys.items()}
+
+    def _with_boards(self, pin: Pin, access: AccessRule | None) -> Pin:
+        """The pin with ``boards`` set to the names of its boards ``access`` allows.
+
+        ``access=None`` lists every board (for writes, which the facade has checked).
+        """
+        names = sorted(
+            board.name
+            for board in self._boards.values()
+            if pin.id in self._board_pins[board.id] and (access is None or _allows(access, board))
+        )
+        return pin.model_copy(update={"boards": tuple(names)})
+
+    def _with_count(self, board: Board, access: AccessRule | None) -> Board:
+        """The board with ``pin_count`` set to how many of its pins ``access`` allows."""
+        count = sum(
+            1
+            for pin_id in self._board_pins[board.id]
+            if access is None or _allows(access, self._pins[pin_id])
+        )
+        return board.model_copy(update={"pin_count": count})
+
+    def _owner_board(self, owner_id: str, key: str) -> Board | None:
+        """The owner's board whose name has this key, if any."""
+        for board in self._boards.values():
+            if board.owner_id == owner_id and board_key(board.name) == key:
+                return board
+        return None
+
+
+# -- pure functions ---------------------------------------------------------------------------
+
+
+def _allows(access: AccessRule, item: Pin | Board) -> bool:
+    return access.allows(item.owner_id, item.visibility)
+
+
+def _id_number(pin_id: str) -> int:
+    """The integer a pin id orders by.
+
+    Raises:
+        InvalidInput: The id is not well-formed.
+    """
+    number = decode_id(pin_id)
+    if number is None:
+        raise InvalidInput(f"not a pin id: {pin_id!r}")
+    return number
+
+
+def _cursor_number(after: str) -> int:
+    """The integer position of a keyset cursor.
+
+    Raises:
+        InvalidQuery: ``after`` is not a well-formed pin id.
+    """
+    number = decode_id(after)
+    if number is None:
+        raise InvalidQuery(f"not a valid position: {after!r}")
+    return number
+
+
+def _board_key_or_none(name: str) -> str | None:
+    """The board key of ``name``, or ``None`` when no board can have that name."""
+    try:
+        return board_key(name)
+    except InvalidInput:
+        return None
+
+
+def _pin_update(pin: Pin, changes: PinChanges) -> dict[str, object]:
+    """The fields of ``pin`` that ``changes`` replaces, with their new values."""
+    tags = (set(pin.tags) | set(changes.add_tags)) - set(changes.remove_tags)
+    update: dict[str, object] = {"tags": tuple(sorted(tags)), "updated_at": changes.updated_at}
+    if changes.title is not None:
+        update["title"] = changes.title
+    if changes.description is not None:
+        update["description"] = changes.description
+    if changes.visibility is not None:
+        update["visibility"] = changes.visibility
+    if changes.thumbnails is not None:
+        update["thumbnails"] = tuple(changes.thumbnails)
+    if changes.blurhash is not None:
+        update["media"] = pin.media.model_copy(update={"blurhash": changes.blurhash})
+    return update
+
+
+def _holds(term: Term, pin: Pin, board_keys: frozenset[str]) -> bool:
+    """Whether ``term``, with its negation applied, holds for ``pin``.
+
+    Args:
+        term: One search condition.
+        pin: The stored pin.
+        board_keys: Keys of the boards the pin is on that the caller can see.
+    """
+    return _matches(term, pin, board_keys) != term.negated
+
+
+def _matches(term: Term, pin: Pin, board_keys: frozenset[str]) -> bool:
+    """Whether the un-negated ``term`` matches ``pin`` (see :mod:`pinsphere.query`)."""
+    if isinstance(term, TagTerm):
+        return any(term.tag in tag_ancestors(tag) for tag in pin.tags)
+    if isinstance(term, TextTerm):
+        return _text_matches(term, search_words(pin.title, pin.description, pin.tags))
+    if isinstance(term, BoardTerm):
+        key = _board_key_or_none(term.name)
+        return key is not None and key in board_keys
+    if isinstance(term, TypeTerm):
+        return (term.media_kind is None or pin.media.kind == term.media_kind) and (
+            term.mime_type is None or pin.media.mime_type == term.mime_type
+        )
+    if isinstance(term, OwnerTerm):
+        # An unknown user owns nothing; comparing with None would match nothing anyway, but
+        # saying it keeps the rule visible.
+        return term.user_id is not None and pin.owner_id == term.user_id
+    if isinstance(term, VisibilityTerm):
+        return pin.visibility == term.visibility
+    if isinstance(term, DateTerm):
+        return _date_matches(term, pin.created_at)
+    if isinstance(term, DimensionTerm):
+        value = pin.media.width if term.field == "width" else pin.media.height
+        return value is not None and _COMPARISONS[term.op](value, term.value)
+    raise InvalidQuery(f"unknown search term: {term!r}")
+
+
+def _text_matches(term: TextTerm, pin_words: list[str]) -> bool:
+    """All words present (anywhere), or for a phrase, present consecutively and in order."""
+    if not term.phrase:
+        return set(term.words) <= set(pin_words)
+    size = len(term.words)
+    return any(
+        tuple(pin_words[start : start + size]) == term.words
+        for start in range(len(pin_words) - size + 1)
+    )
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _date_matches(term: DateTerm, created_at: datetime) -> bool:
+    """``before`` a day: strictly earlier than its start; ``after``: from the next day on."""
+    created = created_at if created_at.tzinfo is not None else created_at.replace(tzinfo=UTC)
+    if term.op == "before":
+        return created < _day_start(term.day)
+    try:
+        next_day = term.day + timedelta(days=1)
+    except OverflowError:
+        # Nothing can be created after the last representable day.
+        return False
+    return created >= _day_start(next_day)

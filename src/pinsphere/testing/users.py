@@ -1,0 +1,260 @@
+"""The conformance suite for :class:`~pinsphere.backends.base.UserBackend`.
+
+Subclass :class:`UserBackendSuite` in a test module and provide a ``backend`` fixture that
+yields a fresh, empty backend::
+
+    class TestMyUsers(UserBackendSuite):
+        @pytest.fixture
+        def backend(self) -> Iterator[UserBackend]:
+            backend = MyUserBackend.from_url("my://...")
+            yield backend
+            backend.close()
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pinsphere.backends.base import UserBackend, UserChanges
+from pinsphere.errors import Conflict, InvalidInput, PinsphereError
+from pinsphere.models import User
+from pinsphere.testing.factories import make_user
+
+__all__ = ["UserBackendSuite"]
+
+
+class UserBackendSuite:
+    """Tests every user backend must pass; needs a ``backend`` fixture."""
+
+    # -- basics -----------------------------------------------------------------------------
+
+    def test_ping_answers(self, backend: UserBackend) -> None:
+        backend.ping()
+
+    def test_a_fresh_backend_is_empty(self, backend: UserBackend) -> None:
+        assert backend.list_users() == []
+        assert backend.find_user("alice") is None
+
+    # -- create and read --------------------------------------------------------------------
+
+    def test_create_then_get_returns_the_same_user(self, backend: UserBackend) -> None:
+        user = make_user("Alice", email="Alice@Example.com", role="admin")
+        created = backend.create_user(user, "hash-1")
+        assert created == user
+        assert backend.get_user(user.id) == user
+
+    def test_every_field_survives_a_round_trip(self, backend: UserBackend) -> None:
+        user = make_user("zoë", email="zoe@example.org", role="viewer", disabled=True)
+        backend.create_user(user, None)
+        stored = backend.get_user(user.id)
+        assert stored is not None
+        assert stored.model_dump() == user.model_dump()
+
+    def test_get_unknown_id_is_none(self, backend: UserBackend) -> None:
+        assert backend.get_user("no-such-user") is None
+
+    def test_find_user_ignores_case_and_keeps_the_written_form(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("Alice"), None)
+        for spelling in ("alice", "ALICE", "aLiCe", "Alice"):
+            assert backend.find_user(spelling) == user
+        found = backend.find_user("alice")
+        assert found is not None
+        assert found.username == "Alice"
+
+    def test_find_user_uses_full_case_folding(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("Straße"), None)
+        assert backend.find_user("STRASSE") == user
+
+    def test_find_user_unknown_is_none(self, backend: UserBackend) -> None:
+        backend.create_user(make_user("alice"), None)
+        assert backend.find_user("alic") is None
+        assert backend.find_user("alice2") is None
+
+    def test_find_user_by_email_ignores_case(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice", email="Alice@Example.COM"), None)
+        assert backend.find_user_by_email("alice@example.com") == user
+        assert backend.find_user_by_email("ALICE@EXAMPLE.COM") == user
+        assert backend.find_user_by_email("bob@example.com") is None
+
+    def test_users_without_email_are_not_found_by_email(self, backend: UserBackend) -> None:
+        backend.create_user(make_user("alice"), None)
+        backend.create_user(make_user("bob"), None)
+        assert backend.find_user_by_email("") is None
+
+    # -- uniqueness -------------------------------------------------------------------------
+
+    def test_duplicate_username_is_a_conflict(self, backend: UserBackend) -> None:
+        backend.create_user(make_user("alice"), None)
+        with pytest.raises(Conflict):
+            backend.create_user(make_user("ALICE"), None)
+
+    def test_duplicate_email_is_a_conflict(self, backend: UserBackend) -> None:
+        backend.create_user(make_user("alice", email="shared@example.com"), None)
+        with pytest.raises(Conflict):
+            backend.create_user(make_user("bob", email="SHARED@example.com"), None)
+
+    def test_a_conflict_stores_nothing(self, backend: UserBackend) -> None:
+        backend.create_user(make_user("alice", email="a@example.com"), None)
+        loser = make_user("bob", email="A@EXAMPLE.COM")
+        with pytest.raises(Conflict):
+            backend.create_user(loser, "hash")
+        assert backend.get_user(loser.id) is None
+        assert backend.find_user("bob") is None
+        assert backend.get_password_hash(loser.id) is None
+
+    def test_conflict_message_does_not_say_which_value_clashed(self, backend: UserBackend) -> None:
+        backend.create_user(make_user("alice", email="a@example.com"), None)
+        with pytest.raises(Conflict) as by_name:
+            backend.create_user(make_user("alice", email="other@example.com"), None)
+        with pytest.raises(Conflict) as by_email:
+            backend.create_user(make_user("carol", email="a@example.com"), None)
+        assert str(by_name.value) == str(by_email.value)
+
+    def test_many_users_may_have_no_email(self, backend: UserBackend) -> None:
+        for name in ("alice", "bob", "carol"):
+            backend.create_user(make_user(name), None)
+        assert len(backend.list_users()) == 3
+
+    def test_conflict_is_a_pinsphere_error(self, backend: UserBackend) -> None:
+        backend.create_user(make_user("alice"), None)
+        with pytest.raises(PinsphereError):
+            backend.create_user(make_user("alice"), None)
+
+    # -- password hashes --------------------------------------------------------------------
+
+    def test_password_hash_is_stored(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice"), "$argon2id$v=19$fake")
+        assert backend.get_password_hash(user.id) == "$argon2id$v=19$fake"
+
+    def test_no_password_hash_is_none(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice"), None)
+        assert backend.get_password_hash(user.id) is None
+
+    def test_password_hash_of_unknown_user_is_none(self, backend: UserBackend) -> None:
+        assert backend.get_password_hash("nobody") is None
+
+    def test_password_hash_is_not_on_the_user(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice"), "secret-hash")
+        stored = backend.get_user(user.id)
+        assert stored is not None
+        assert "secret-hash" not in stored.model_dump_json()
+
+    # -- update -----------------------------------------------------------------------------
+
+    def test_update_role_and_disabled(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice", role="member"), None)
+        changes = UserChanges(role="admin", disabled=True)
+        updated = backend.update_user(user.id, changes)
+        assert updated is not None
+        assert (updated.role, updated.disabled) == ("admin", True)
+        assert backend.get_user(user.id) == updated
+
+    def test_update_leaves_unnamed_fields_alone(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice", email="a@example.com", role="viewer"), "hash")
+        updated = backend.update_user(user.id, UserChanges(disabled=True))
+        assert updated is not None
+        assert updated.model_dump(exclude={"disabled"}) == user.model_dump(exclude={"disabled"})
+        assert backend.get_password_hash(user.id) == "hash"
+
+    def test_update_can_enable_again(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice", disabled=True), None)
+        updated = backend.update_user(user.id, UserChanges(disabled=False))
+        assert updated is not None
+        assert updated.disabled is False
+
+    def test_update_email(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice", email="old@example.com"), None)
+        updated = backend.update_user(user.id, UserChanges(email="New@example.com"))
+        assert updated is not None
+        assert updated.email == "New@example.com"
+        assert backend.find_user_by_email("new@example.com") == updated
+        assert backend.find_user_by_email("old@example.com") is None
+
+    def test_update_email_to_a_taken_one_is_a_conflict(self, backend: UserBackend) -> None:
+        backend.create_user(make_user("alice", email="a@example.com"), None)
+        bob = backend.create_user(make_user("bob", email="b@example.com"), None)
+        with pytest.raises(Conflict):
+            backend.update_user(bob.id, UserChanges(email="A@example.com"))
+        assert backend.get_user(bob.id) == bob
+
+    def test_update_email_to_own_email_in_other_case_is_fine(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice", email="a@example.com"), None)
+        updated = backend.update_user(user.id, UserChanges(email="A@Example.com"))
+        assert updated is not None
+        assert updated.email == "A@Example.com"
+
+    def test_update_password_hash(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice"), None)
+        new_hash = "$argon2id$v=19$new"
+        updated = backend.update_user(user.id, UserChanges(password_hash=new_hash))
+        assert updated == user
+        assert backend.get_password_hash(user.id) == new_hash
+
+    def test_update_to_an_unknown_role_is_invalid(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice"), None)
+        with pytest.raises(InvalidInput):
+            backend.update_user(user.id, UserChanges(role="emperor"))
+        assert backend.get_user(user.id) == user
+
+    def test_update_unknown_user_is_none(self, backend: UserBackend) -> None:
+        assert backend.update_user("nobody", UserChanges(role="admin")) is None
+
+    # -- delete -----------------------------------------------------------------------------
+
+    def test_delete_removes_the_user_and_frees_the_names(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice", email="a@example.com"), "hash")
+        assert backend.delete_user(user.id) is True
+        assert backend.get_user(user.id) is None
+        assert backend.find_user("alice") is None
+        assert backend.find_user_by_email("a@example.com") is None
+        assert backend.get_password_hash(user.id) is None
+        again = backend.create_user(make_user("ALICE", email="A@example.com"), None)
+        assert backend.find_user("alice") == again
+
+    def test_delete_unknown_user_is_false(self, backend: UserBackend) -> None:
+        assert backend.delete_user("nobody") is False
+
+    def test_delete_leaves_other_users(self, backend: UserBackend) -> None:
+        alice = backend.create_user(make_user("alice"), None)
+        bob = backend.create_user(make_user("bob"), "b")
+        backend.delete_user(alice.id)
+        assert backend.get_user(bob.id) == bob
+        assert backend.get_password_hash(bob.id) == "b"
+
+    # -- list -------------------------------------------------------------------------------
+
+    def test_list_orders_by_case_folded_username(self, backend: UserBackend) -> None:
+        for name in ("carol", "Bob", "alice", "Dave"):
+            backend.create_user(make_user(name), None)
+        assert _names(backend.list_users()) == ["alice", "Bob", "carol", "Dave"]
+
+    def test_list_limit(self, backend: UserBackend) -> None:
+        for name in ("a1", "a2", "a3", "a4"):
+            backend.create_user(make_user(name), None)
+        assert _names(backend.list_users(limit=2)) == ["a1", "a2"]
+
+    def test_list_after_is_exclusive_and_case_insensitive(self, backend: UserBackend) -> None:
+        for name in ("alice", "Bob", "carol"):
+            backend.create_user(make_user(name), None)
+        assert _names(backend.list_users(after="bob")) == ["carol"]
+        assert _names(backend.list_users(after="ALICE")) == ["Bob", "carol"]
+        assert _names(backend.list_users(after="b")) == ["Bob", "carol"]
+        assert backend.list_users(after="zzz") == []
+
+    def test_list_pages_cover_every_user_once(self, backend: UserBackend) -> None:
+        names = [f"User{i:02d}" if i % 2 else f"user{i:02d}" for i in range(11)]
+        for name in names:
+            backend.create_user(make_user(name), None)
+        seen: list[str] = []
+        after: str | None = None
+        while True:
+            page = backend.list_users(limit=3, after=after)
+            if not page:
+                break
+            seen.extend(_names(page))
+            after = page[-1].username
+        assert seen == sorted(names, key=str.casefold)
+
+
+def _names(users: list[User]) -> list[str]:
+    return [user.username for user in users]
