@@ -97,14 +97,18 @@ class Database:
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, conflict: str = "the value is already taken") -> Iterator[Connection]:
         """A connection in a write transaction, committed on success, rolled back on error.
+
+        Args:
+            conflict: The message of the :class:`~pinsphere.errors.Conflict` raised when a
+                unique key is violated.
 
         On SQLite the transaction takes the write lock at once (``BEGIN IMMEDIATE``): a
         deferred transaction that reads and then writes can deadlock with another writer in a
         way no busy timeout resolves.
         """
-        with translate_errors(), self.engine.connect() as conn:
+        with translate_errors(conflict), self.engine.connect() as conn:
             if self.is_sqlite:
                 conn = conn.execution_options(pinsphere_write=True)
             with conn.begin():

@@ -1,0 +1,161 @@
+"""User accounts in SQLite or PostgreSQL.
+
+Usernames and e-mails are unique case-insensitively: each has a ``str.casefold`` key column
+with a unique index, so the database itself refuses a duplicate even when two processes
+race to create it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Self, cast
+
+import sqlalchemy as sa
+
+from pinsphere.backends.base import UserBackend, UserCapabilities, UserChanges
+from pinsphere.backends.sql.engine import Database, open_database
+from pinsphere.backends.sql.migrate import upgrade
+from pinsphere.backends.sql.rows import USER_COLUMNS, to_utc, user_from_row
+from pinsphere.backends.sql.tables import users
+from pinsphere.errors import InvalidInput
+from pinsphere.models import ROLES, User
+
+__all__ = ["SQLUserBackend"]
+
+# The same words whichever value clashed, so that a conflict does not reveal which
+# usernames or e-mails exist.
+_TAKEN = "the username or e-mail is already taken"
+
+
+def _key(text: str | None) -> str | None:
+    return None if text is None else text.casefold()
+
+
+class SQLUserBackend(UserBackend):
+    """User accounts in a SQL database (``sqlite:///…``, ``postgresql+psycopg://…``)."""
+
+    capabilities: ClassVar[UserCapabilities] = UserCapabilities(shared_between_processes=True)
+
+    def __init__(self, database: Database) -> None:
+        """Use an opened database whose schema is current; see :meth:`from_url`."""
+        self._db = database
+
+    @classmethod
+    def from_url(cls, url: str) -> Self:
+        """Open the database a URL names and bring its user tables up to date.
+
+        Raises:
+            InvalidInput: The URL or an option is not valid.
+            BackendUnavailable: The database cannot be reached or upgraded.
+        """
+        database, _ = open_database(url)
+        try:
+            upgrade(database, "users")
+        except BaseException:
+            database.dispose()
+            raise
+        return cls(database)
+
+    def close(self) -> None:
+        """Release the pool's connections."""
+        self._db.dispose()
+
+    def ping(self) -> None:
+        """Run a trivial query.
+
+        Raises:
+            BackendUnavailable: The database does not answer.
+        """
+        with self._db.read() as conn:
+            conn.execute(sa.select(1))
+
+    def create_user(self, user: User, password_hash: str | None) -> User:
+        """Store a new user.
+
+        Raises:
+            Conflict: The username or e-mail is taken (the message does not say which).
+        """
+        values = {
+            "id": user.id,
+            "username": user.username,
+            "username_key": _key(user.username),
+            "email": user.email,
+            "email_key": _key(user.email),
+            "role": user.role,
+            "disabled": user.disabled,
+            "password_hash": password_hash,
+            "created_at": to_utc(user.created_at),
+        }
+        with self._db.write(_TAKEN) as conn:
+            conn.execute(users.insert().values(values))
+        return user
+
+    def _find(self, condition: sa.ColumnElement[bool]) -> User | None:
+        with self._db.read() as conn:
+            row = conn.execute(sa.select(*USER_COLUMNS).where(condition)).mappings().first()
+        return None if row is None else user_from_row(row)
+
+    def get_user(self, user_id: str) -> User | None:
+        """The user with this id, or ``None``."""
+        return self._find(users.c.id == user_id)
+
+    def find_user(self, username: str) -> User | None:
+        """The user with this username (case-insensitive), or ``None``."""
+        return self._find(users.c.username_key == username.casefold())
+
+    def find_user_by_email(self, email: str) -> User | None:
+        """The user with this e-mail (case-insensitive), or ``None``."""
+        return self._find(users.c.email_key == email.casefold())
+
+    def get_password_hash(self, user_id: str) -> str | None:
+        """The stored password hash, or ``None`` (none set, or no such user)."""
+        with self._db.read() as conn:
+            found = conn.execute(
+                sa.select(users.c.password_hash).where(users.c.id == user_id)
+            ).scalar_one_or_none()
+        return cast("str | None", found)
+
+    def update_user(self, user_id: str, changes: UserChanges) -> User | None:
+        """Apply ``changes``; ``None`` when absent.
+
+        Raises:
+            Conflict: The new e-mail is taken.
+            InvalidInput: The new role is not one of :data:`pinsphere.models.ROLES`.
+        """
+        if changes.role is not None and changes.role not in ROLES:
+            raise InvalidInput(f"unknown role {changes.role!r}; one of {', '.join(ROLES)}")
+        values: dict[str, Any] = {}
+        if changes.email is not None:
+            values["email"] = changes.email
+            values["email_key"] = _key(changes.email)
+        if changes.role is not None:
+            values["role"] = changes.role
+        if changes.disabled is not None:
+            values["disabled"] = changes.disabled
+        if changes.password_hash is not None:
+            values["password_hash"] = changes.password_hash
+        with self._db.write(_TAKEN) as conn:
+            if values:
+                done = conn.execute(users.update().where(users.c.id == user_id).values(values))
+                if done.rowcount == 0:
+                    return None
+            row = (
+                conn.execute(sa.select(*USER_COLUMNS).where(users.c.id == user_id))
+                .mappings()
+                .first()
+            )
+        return None if row is None else user_from_row(row)
+
+    def delete_user(self, user_id: str) -> bool:
+        """Delete the account; ``False`` when absent."""
+        with self._db.write() as conn:
+            done = conn.execute(users.delete().where(users.c.id == user_id))
+        return done.rowcount > 0
+
+    def list_users(self, *, limit: int = 100, after: str | None = None) -> list[User]:
+        """Users ordered by case-folded username, after the given username (keyset)."""
+        statement = sa.select(*USER_COLUMNS).order_by(users.c.username_key).limit(max(limit, 0))
+        if after is not None:
+            statement = statement.where(users.c.username_key > after.casefold())
+        with self._db.read() as conn:
+            rows = conn.execute(statement).mappings().all()
+        return [user_from_row(row) for row in rows]
