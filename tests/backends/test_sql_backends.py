@@ -6,8 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from pinsphere.backends.base import UserBackend
+from pinsphere.backends.base import MetadataBackend, UserBackend
+from pinsphere.backends.sql.metadata import SQLMetadataBackend
 from pinsphere.backends.sql.users import SQLUserBackend
+from pinsphere.testing.metadata import MetadataBackendSuite
 from pinsphere.testing.users import UserBackendSuite
 
 
@@ -17,5 +19,15 @@ class TestSQLUsers(UserBackendSuite):
     @pytest.fixture
     def backend(self, database_url: str) -> Iterator[UserBackend]:
         backend = SQLUserBackend.from_url(database_url)
+        yield backend
+        backend.close()
+
+
+class TestSQLMetadata(MetadataBackendSuite):
+    """The metadata suite on a fresh SQLite file and a fresh PostgreSQL schema."""
+
+    @pytest.fixture
+    def backend(self, database_url: str) -> Iterator[MetadataBackend]:
+        backend = SQLMetadataBackend.from_url(database_url)
         yield backend
         backend.close()

@@ -1,0 +1,489 @@
+"""Pins, tags and boards in SQLite or PostgreSQL.
+
+The physical design is described in :mod:`pinsphere.backends.sql.tables` and the search
+plans in :mod:`pinsphere.backends.sql.compiler`. A page of results costs one query for the
+pins (tags travel in the pin row) and one for the names of their visible boards, whatever
+the page size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from pinsphere.backends.base import (
+    BoardChanges,
+    MetadataBackend,
+    MetadataCapabilities,
+    PinChanges,
+)
+from pinsphere.backends.sql import compiler
+from pinsphere.backends.sql.engine import Database, open_database
+from pinsphere.backends.sql.migrate import upgrade
+from pinsphere.backends.sql.rows import (
+    BOARD_COLUMNS,
+    PIN_COLUMNS,
+    board_from_row,
+    join_tags,
+    pin_from_row,
+    pin_key,
+    pin_values,
+    split_tags,
+    to_utc,
+)
+from pinsphere.backends.sql.tables import board_pins, boards, pin_tags, pins
+from pinsphere.backends.sql.writes import expand_tags, insert_rows, tag_rows
+from pinsphere.errors import InvalidInput, InvalidQuery, NotFound
+from pinsphere.ids import encode_id
+from pinsphere.models import Board, Pin, TagCount
+from pinsphere.policy import AccessRule
+from pinsphere.query import Query
+from pinsphere.text import search_words
+
+__all__ = ["SQLMetadataBackend"]
+
+_EVERYTHING = AccessRule(everything=True, visibilities=frozenset())
+# Counting a driver's index stops here: enough to tell a rare tag from a frequent one.
+_PROBE_CAP = 1000
+# Greater than any character a tag may hold, so "prefix" <= tag < prefix + this.
+_AFTER_EVERY_CHAR = "\U0010ffff"
+_BOARD_TAKEN = "the owner already has a board with that name"
+
+
+class SQLMetadataBackend(MetadataBackend):
+    """Pins, tags and boards in a SQL database (``sqlite:///…``, ``postgresql+psycopg://…``)."""
+
+    capabilities: ClassVar[MetadataCapabilities] = MetadataCapabilities(
+        transactions=True, full_text_index=True, shared_between_processes=True
+    )
+
+    def __init__(self, database: Database) -> None:
+        """Use an opened database whose schema is current; see :meth:`from_url`."""
+        self._db = database
+        self._dialect: compiler.Dialect = "sqlite" if database.is_sqlite else "postgresql"
+
+    @classmethod
+    def from_url(cls, url: str) -> Self:
+        """Open the database a URL names and bring its metadata tables up to date.
+
+        Raises:
+            InvalidInput: The URL or an option is not valid.
+            BackendUnavailable: The database cannot be reached or upgraded.
+        """
+        database, _ = open_database(url)
+        try:
+            upgrade(database, "metadata")
+        except BaseException:
+            database.dispose()
+            raise
+        return cls(database)
+
+    def close(self) -> None:
+        """Release the pool's connections."""
+        self._db.dispose()
+
+    def ping(self) -> None:
+        """Run a trivial query.
+
+        Raises:
+            BackendUnavailable: The database does not answer.
+        """
+        with self._db.read() as conn:
+            conn.execute(sa.select(1))
+
+    # -- pins -------------------------------------------------------------------------------
+
+    def insert_pins(self, pins_and_boards: Iterable[tuple[Pin, Sequence[str]]]) -> int:
+        """Insert new pins with the ids of the boards each is on, in one transaction.
+
+        Raises:
+            Conflict: A pin id exists already (or appears twice).
+            NotFound: A board id does not exist.
+            InvalidInput: A pin id is not well-formed.
+        """
+        pin_rows: list[dict[str, Any]] = []
+        index_rows: list[dict[str, Any]] = []
+        board_rows: list[dict[str, Any]] = []
+        board_ids: set[str] = set()
+        for pin, on_boards in pins_and_boards:
+            key = pin_key(pin.id)
+            if key is None:
+                raise InvalidInput(f"not a pin id: {pin.id!r}")
+            pin_rows.append(pin_values(pin, key))
+            index_rows.extend(tag_rows(key, pin.tags, pin.owner_id, pin.visibility))
+            for board_id in dict.fromkeys(on_boards):
+                board_rows.append({"board_id": board_id, "pin_id": key})
+                board_ids.add(board_id)
+        if not pin_rows:
+            return 0
+        with self._db.write("a pin with that id exists already") as conn:
+            if board_ids:
+                found = set(
+                    conn.execute(sa.select(boards.c.id).where(boards.c.id.in_(board_ids)))
+                    .scalars()
+                    .all()
+                )
+                missing = board_ids - found
+                if missing:
+                    raise NotFound(f"no board with id {sorted(missing)[0]!r}")
+            insert_rows(conn, pin_rows, index_rows, board_rows)
+        return len(pin_rows)
+
+    def get_pin(self, pin_id: str, access: AccessRule) -> Pin | None:
+        """The pin, or ``None`` when it does not exist or ``access`` does not allow it."""
+        key = pin_key(pin_id)
+        if key is None:
+            return None
+        with self._db.read() as conn:
+            row = (
+                conn.execute(
+                    sa.select(*PIN_COLUMNS).where(
+                        pins.c.id == key, compiler.visible(access, pins.c.owner_id, pins.c.visibility)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            names = _board_names(conn, [key], access)
+        return pin_from_row(row, names.get(key, ()))
+
+    def update_pin(self, pin_id: str, changes: PinChanges) -> Pin | None:
+        """Apply ``changes`` atomically; ``None`` when the pin does not exist.
+
+        The row is locked while tag deltas are applied, so concurrent tag changes all land.
+        """
+        key = pin_key(pin_id)
+        if key is None:
+            return None
+        with self._db.write() as conn:
+            row = _locked_row(conn, key)
+            if row is None:
+                return None
+            old_tags = split_tags(row["tags"])
+            tags = old_tags
+            if changes.add_tags or changes.remove_tags:
+                tags = tuple(
+                    sorted((set(old_tags) | set(changes.add_tags)) - set(changes.remove_tags))
+                )
+            values: dict[str, Any] = {"updated_at": to_utc(changes.updated_at)}
+            for name in ("title", "description", "visibility", "blurhash"):
+                value = getattr(changes, name)
+                if value is not None:
+                    values[name] = value
+            if changes.thumbnails is not None:
+                values["thumbnails"] = ",".join(str(width) for width in changes.thumbnails)
+            if tags != old_tags:
+                values["tags"] = join_tags(tags)
+            if {"title", "description", "tags"} & values.keys():
+                values["search_doc"] = search_words(
+                    values.get("title", row["title"]),
+                    values.get("description", row["description"]),
+                    tags,
+                )
+            conn.execute(pins.update().where(pins.c.id == key).values(values))
+            visibility = values.get("visibility", row["visibility"])
+            if tags != old_tags or visibility != row["visibility"]:
+                _replace_tag_rows(conn, key, old_tags, tags, row["owner_id"], visibility)
+            fresh = conn.execute(sa.select(*PIN_COLUMNS).where(pins.c.id == key)).mappings().one()
+            names = _board_names(conn, [key], _EVERYTHING)
+        return pin_from_row(fresh, names.get(key, ()))
+
+    def delete_pin(self, pin_id: str) -> Pin | None:
+        """Delete the pin with its tags and board entries; return it, or ``None`` if absent."""
+        key = pin_key(pin_id)
+        if key is None:
+            return None
+        with self._db.write() as conn:
+            row = _locked_row(conn, key)
+            if row is None:
+                return None
+            names = _board_names(conn, [key], _EVERYTHING)
+            tags = expand_tags(split_tags(row["tags"]))
+            if tags:
+                conn.execute(
+                    pin_tags.delete().where(
+                        pin_tags.c.tag.in_(sorted(tags)), pin_tags.c.pin_id == key
+                    )
+                )
+            # board_pins rows go with the pin (ON DELETE CASCADE); the FTS row by trigger.
+            conn.execute(pins.delete().where(pins.c.id == key))
+        return pin_from_row(row, names.get(key, ()))
+
+    def search_pins(
+        self, query: Query, access: AccessRule, *, limit: int, after: str | None = None
+    ) -> list[Pin]:
+        """Up to ``limit`` visible pins matching ``query``, in ``query.order``.
+
+        Raises:
+            InvalidInput: ``limit`` is below 1.
+            InvalidQuery: ``after`` is not a pin id.
+        """
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        after_key: int | None = None
+        if after is not None:
+            after_key = pin_key(after)
+            if after_key is None:
+                raise InvalidQuery(f"not a pin id: {after!r}")
+        with self._db.read() as conn:
+            driver = self._choose_driver(conn, query, access)
+            statement = compiler.search_statement(
+                query, access, self._dialect, driver, limit=limit, after=after_key
+            )
+            rows = conn.execute(statement).mappings().all()
+            if not rows:
+                return []
+            names = _board_names(conn, [row["id"] for row in rows], access)
+        return [pin_from_row(row, names.get(row["id"], ())) for row in rows]
+
+    def count_pins(self, query: Query, access: AccessRule) -> int:
+        """How many visible pins match ``query``."""
+        with self._db.read() as conn:
+            driver = self._choose_driver(conn, query, access)
+            statement = compiler.count_statement(query, access, self._dialect, driver)
+            return int(conn.execute(statement).scalar_one())
+
+    def _choose_driver(
+        self, conn: Connection, query: Query, access: AccessRule
+    ) -> compiler.Driver:
+        """The rarest index to walk, by a capped count of each candidate."""
+        candidates = compiler.candidate_drivers(query, self._dialect)
+        if len(candidates) < 2:
+            return candidates[0] if candidates else None
+        best: compiler.Driver = None
+        best_count = _PROBE_CAP + 1
+        for candidate in candidates:
+            count = conn.execute(
+                compiler.probe_count(candidate, query, access, _PROBE_CAP)
+            ).scalar_one()
+            if count < best_count:
+                best, best_count = candidate, count
+            if count == 0:
+                break
+        return best
+
+    def tag_counts(
+        self, access: AccessRule, *, prefix: str | None = None, limit: int = 1000
+    ) -> list[TagCount]:
+        """Direct tags of visible pins with how many visible pins carry each.
+
+        Sorted by count descending, then tag.
+        """
+        count = sa.func.count().label("count")
+        statement = (
+            sa.select(pin_tags.c.tag, count)
+            .where(
+                pin_tags.c.direct == sa.true(),
+                compiler.visible(access, pin_tags.c.owner_id, pin_tags.c.visibility),
+            )
+            .group_by(pin_tags.c.tag)
+            .order_by(count.desc(), pin_tags.c.tag)
+            .limit(max(limit, 0))
+        )
+        if prefix:
+            statement = statement.where(
+                pin_tags.c.tag >= prefix, pin_tags.c.tag < prefix + _AFTER_EVERY_CHAR
+            )
+        with self._db.read() as conn:
+            rows = conn.execute(statement).all()
+        return [TagCount.model_construct(tag=tag, count=int(n)) for tag, n in rows]
+
+    def count_blob_references(self, sha256: str) -> int:
+        """How many pins (of any owner) have an original with this digest."""
+        statement = sa.select(sa.func.count()).where(pins.c.sha256 == sha256)
+        with self._db.read() as conn:
+            return int(conn.execute(statement).scalar_one())
+
+    def owner_pin_ids(self, owner_id: str) -> list[str]:
+        """Ids of every pin the user owns, oldest first."""
+        statement = sa.select(pins.c.id).where(pins.c.owner_id == owner_id).order_by(pins.c.id)
+        with self._db.read() as conn:
+            keys = conn.execute(statement).scalars().all()
+        return [encode_id(key) for key in keys]
+
+    # -- boards -----------------------------------------------------------------------------
+
+    def create_board(self, board: Board) -> Board:
+        """Store a new board.
+
+        Raises:
+            Conflict: The owner has a board with that name already.
+        """
+        values = {
+            "id": board.id,
+            "owner_id": board.owner_id,
+            "owner": board.owner,
+            "name": board.name,
+            "name_key": compiler.board_name_key(board.name),
+            "description": board.description,
+            "visibility": board.visibility,
+            "created_at": to_utc(board.created_at),
+        }
+        with self._db.write(_BOARD_TAKEN) as conn:
+            conn.execute(boards.insert().values(values))
+        return board.model_copy(update={"pin_count": 0})
+
+    def _boards(
+        self, conn: Connection, access: AccessRule, *conditions: sa.ColumnElement[bool]
+    ) -> list[Board]:
+        pin_count = (
+            sa.select(sa.func.count())
+            .select_from(board_pins.join(pins, pins.c.id == board_pins.c.pin_id))
+            .where(
+                board_pins.c.board_id == boards.c.id,
+                compiler.visible(access, pins.c.owner_id, pins.c.visibility),
+            )
+            .scalar_subquery()
+            .label("pin_count")
+        )
+        statement = (
+            sa.select(*BOARD_COLUMNS, pin_count)
+            .where(compiler.visible(access, boards.c.owner_id, boards.c.visibility), *conditions)
+            .order_by(boards.c.owner, boards.c.name)
+        )
+        rows = conn.execute(statement).mappings().all()
+        return [board_from_row(row, int(row["pin_count"])) for row in rows]
+
+    def get_board(self, board_id: str, access: AccessRule) -> Board | None:
+        """The board if it exists and ``access`` allows it; ``pin_count`` counts visible pins."""
+        with self._db.read() as conn:
+            found = self._boards(conn, access, boards.c.id == board_id)
+        return found[0] if found else None
+
+    def find_board(self, owner_id: str, name: str, access: AccessRule) -> Board | None:
+        """The owner's board with that name (case-insensitive), if ``access`` allows it."""
+        key = compiler.board_name_key(name)
+        with self._db.read() as conn:
+            found = self._boards(
+                conn, access, boards.c.owner_id == owner_id, boards.c.name_key == key
+            )
+        return found[0] if found else None
+
+    def list_boards(self, access: AccessRule, *, owner_id: str | None = None) -> list[Board]:
+        """Visible boards (of one owner if given), sorted by owner then name."""
+        conditions = [] if owner_id is None else [boards.c.owner_id == owner_id]
+        with self._db.read() as conn:
+            return self._boards(conn, access, *conditions)
+
+    def update_board(self, board_id: str, changes: BoardChanges) -> Board | None:
+        """Apply ``changes``; ``None`` when absent.
+
+        Raises:
+            Conflict: The new name is taken by another of the owner's boards.
+        """
+        values: dict[str, Any] = {}
+        if changes.name is not None:
+            values["name"] = changes.name
+            values["name_key"] = compiler.board_name_key(changes.name)
+        if changes.description is not None:
+            values["description"] = changes.description
+        if changes.visibility is not None:
+            values["visibility"] = changes.visibility
+        with self._db.write(_BOARD_TAKEN) as conn:
+            if values:
+                done = conn.execute(boards.update().where(boards.c.id == board_id).values(values))
+                if done.rowcount == 0:
+                    return None
+            found = self._boards(conn, _EVERYTHING, boards.c.id == board_id)
+        return found[0] if found else None
+
+    def delete_board(self, board_id: str) -> bool:
+        """Delete the board (its pins stay); ``False`` when absent."""
+        with self._db.write() as conn:
+            # Explicit rather than relying on ON DELETE CASCADE, which SQLite applies only
+            # when the connection has foreign keys switched on.
+            conn.execute(board_pins.delete().where(board_pins.c.board_id == board_id))
+            done = conn.execute(boards.delete().where(boards.c.id == board_id))
+        return done.rowcount > 0
+
+    def add_to_board(self, board_id: str, pin_id: str) -> None:
+        """Put a pin on a board (no error if it is there already).
+
+        Raises:
+            NotFound: The board or the pin does not exist.
+        """
+        key = pin_key(pin_id)
+        with self._db.write() as conn:
+            board_exists = conn.execute(
+                sa.select(boards.c.id).where(boards.c.id == board_id)
+            ).first()
+            if board_exists is None:
+                raise NotFound(f"no board with id {board_id!r}")
+            pin_exists = (
+                None
+                if key is None
+                else conn.execute(sa.select(pins.c.id).where(pins.c.id == key)).first()
+            )
+            if pin_exists is None:
+                raise NotFound(f"no pin with id {pin_id!r}")
+            insert = (
+                postgresql.insert(board_pins)
+                if self._dialect == "postgresql"
+                else sqlite.insert(board_pins)
+            )
+            conn.execute(insert.values(board_id=board_id, pin_id=key).on_conflict_do_nothing())
+
+    def remove_from_board(self, board_id: str, pin_id: str) -> None:
+        """Take a pin off a board (no error if it was not on it)."""
+        key = pin_key(pin_id)
+        if key is None:
+            return
+        with self._db.write() as conn:
+            conn.execute(
+                board_pins.delete().where(
+                    board_pins.c.board_id == board_id, board_pins.c.pin_id == key
+                )
+            )
+
+
+def _locked_row(conn: Connection, key: int) -> Mapping[str, Any] | None:
+    """The pin's row, locked until the transaction ends (SQLite: the write lock is held)."""
+    statement = sa.select(*PIN_COLUMNS).where(pins.c.id == key).with_for_update()
+    return conn.execute(statement).mappings().first()
+
+
+def _replace_tag_rows(
+    conn: Connection,
+    key: int,
+    old_tags: Sequence[str],
+    tags: Sequence[str],
+    owner_id: str,
+    visibility: str,
+) -> None:
+    """Rewrite one pin's tag index rows by primary key (at most a few hundred)."""
+    old = expand_tags(old_tags)
+    if old:
+        conn.execute(
+            pin_tags.delete().where(pin_tags.c.tag.in_(sorted(old)), pin_tags.c.pin_id == key)
+        )
+    rows = tag_rows(key, tags, owner_id, visibility)
+    if rows:
+        conn.execute(pin_tags.insert(), rows)
+
+
+def _board_names(
+    conn: Connection, keys: Sequence[int], access: AccessRule
+) -> dict[int, tuple[str, ...]]:
+    """For each pin, the names of the boards it is on that ``access`` allows, sorted.
+
+    One query for a whole page, never one per pin.
+    """
+    statement = (
+        sa.select(board_pins.c.pin_id, boards.c.name)
+        .join(boards, boards.c.id == board_pins.c.board_id)
+        .where(
+            board_pins.c.pin_id.in_(keys),
+            compiler.visible(access, boards.c.owner_id, boards.c.visibility),
+        )
+    )
+    names: defaultdict[int, list[str]] = defaultdict(list)
+    for key, name in conn.execute(statement):
+        names[key].append(name)
+    return {key: tuple(sorted(found)) for key, found in names.items()}
