@@ -1,0 +1,202 @@
+"""The hand-written SQLite baseline: the best schema and queries the field notes found.
+
+* ``pins`` keyed by the integer pin id (SQLite's rowid, so a probe by id is one b-tree seek);
+  tags kept denormalised in the row so a result needs no second query;
+* ``pin_tags(tag, created_at, pin_id)`` as a ``WITHOUT ROWID`` table, holding every tag and
+  its ancestors (``animals/cats`` also files the pin under ``animals``), read backwards so
+  "newest 20 with tag X" stops after 20 visible rows;
+* a contentless FTS5 table whose rowid is the pin id, hence in time order, so
+  ``ORDER BY rowid DESC LIMIT 20`` walks the posting list from the newest end.
+
+It speaks raw :mod:`sqlite3` and returns plain tuples: it is the yardstick, not a product.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from benchmarks.datagen import PinRecord
+from pinsphere.tags import tag_ancestors
+
+__all__ = ["MEMBER_ID", "SqliteBaseline", "keyset_position", "load_all", "owner_id"]
+
+MEMBER_ID = "user-0"
+"""The baseline's id for the searching member (owner index 0)."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pins (
+    id INTEGER PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    visibility TEXT NOT NULL,
+    mime_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pin_tags (
+    tag TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    pin_id INTEGER NOT NULL,
+    PRIMARY KEY (tag, created_at, pin_id)
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS pin_fts USING fts5(words, content='', columnsize=0);
+"""
+
+_COLUMNS = (
+    "p.id, p.owner_id, p.owner, p.title, p.description, p.tags, p.visibility, p.mime_type,"
+    " p.size, p.sha256, p.width, p.height, p.created_at, p.updated_at"
+)
+_VISIBLE = "(p.visibility IN ('public', 'internal') OR p.owner_id = :member)"
+
+_ONE_TAG = f"""
+SELECT {_COLUMNS}, t.created_at FROM pin_tags t CROSS JOIN pins p ON p.id = t.pin_id
+WHERE t.tag = :tag AND {_VISIBLE}
+ORDER BY t.created_at DESC, t.pin_id DESC LIMIT :limit
+"""
+_ONE_TAG_AFTER = f"""
+SELECT {_COLUMNS}, t.created_at FROM pin_tags t CROSS JOIN pins p ON p.id = t.pin_id
+WHERE t.tag = :tag AND (t.created_at, t.pin_id) < (:after_at, :after_id) AND {_VISIBLE}
+ORDER BY t.created_at DESC, t.pin_id DESC LIMIT :limit
+"""
+_TWO_TAGS = f"""
+SELECT {_COLUMNS}, t.created_at FROM pin_tags t CROSS JOIN pins p ON p.id = t.pin_id
+WHERE t.tag = :rare
+  AND EXISTS (SELECT 1 FROM pin_tags o
+              WHERE o.tag = :other AND o.created_at = t.created_at AND o.pin_id = t.pin_id)
+  AND {_VISIBLE}
+ORDER BY t.created_at DESC, t.pin_id DESC LIMIT :limit
+"""
+_WORD = f"""
+SELECT {_COLUMNS}, p.created_at FROM pin_fts f CROSS JOIN pins p ON p.id = f.rowid
+WHERE pin_fts MATCH :match AND {_VISIBLE}
+ORDER BY f.rowid DESC LIMIT :limit
+"""
+
+
+def owner_id(index: int) -> str:
+    """The baseline's user id for an owner index."""
+    return f"user-{index}"
+
+
+def _fts_match(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+class SqliteBaseline:
+    """A hand-written SQLite database of pins at ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def load(self, batch: Sequence[PinRecord]) -> int:
+        """Insert one batch of pins in one transaction with ``executemany``."""
+        pins = []
+        tags = []
+        fts = []
+        for r in batch:
+            pins.append(
+                (
+                    r.id,
+                    owner_id(r.owner),
+                    f"owner{r.owner}",
+                    r.title,
+                    r.description,
+                    "\n".join(r.tags),
+                    r.visibility,
+                    r.mime_type,
+                    r.size,
+                    r.sha256,
+                    r.width,
+                    r.height,
+                    r.created_ms,
+                    r.created_ms,
+                )
+            )
+            for tag in {a for t in r.tags for a in tag_ancestors(t)}:
+                tags.append((tag, r.created_ms, r.id))
+            fts.append((r.id, " ".join(r.words())))
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            conn.executemany("INSERT INTO pins VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", pins)
+            conn.executemany("INSERT INTO pin_tags VALUES (?,?,?)", tags)
+            conn.executemany("INSERT INTO pin_fts (rowid, words) VALUES (?,?)", fts)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return len(pins)
+
+    def count(self) -> int:
+        """How many pins are stored."""
+        return int(self.conn.execute("SELECT count(*) FROM pins").fetchone()[0])
+
+    def tag_count(self, tag: str) -> int:
+        """How many pins carry ``tag`` (the hand-writer's knowledge of which tag is rarer)."""
+        row = self.conn.execute("SELECT count(*) FROM pin_tags WHERE tag = ?", (tag,)).fetchone()
+        return int(row[0])
+
+    # Each query returns full rows whose last column is the keyset position's time.
+
+    def newest_with_tag(
+        self, tag: str, limit: int = 20, after: tuple[int, int] | None = None
+    ) -> list[tuple[object, ...]]:
+        """Newest visible pins carrying ``tag`` (or a descendant), after a keyset position."""
+        params: dict[str, object] = {"tag": tag, "member": MEMBER_ID, "limit": limit}
+        if after is None:
+            return self.conn.execute(_ONE_TAG, params).fetchall()
+        params["after_at"], params["after_id"] = after
+        return self.conn.execute(_ONE_TAG_AFTER, params).fetchall()
+
+    def newest_with_tags(self, rare: str, other: str, limit: int = 20) -> list[tuple[object, ...]]:
+        """Newest visible pins carrying both tags; walks ``rare`` and probes ``other``."""
+        params = {"rare": rare, "other": other, "member": MEMBER_ID, "limit": limit}
+        return self.conn.execute(_TWO_TAGS, params).fetchall()
+
+    def newest_with_word(self, word: str, limit: int = 20) -> list[tuple[object, ...]]:
+        """Newest visible pins whose words include ``word``."""
+        params = {"match": _fts_match(word), "member": MEMBER_ID, "limit": limit}
+        return self.conn.execute(_WORD, params).fetchall()
+
+    def explain(self, sql_name: str) -> list[str]:
+        """The query plan of one of the baseline's queries (for checking the index use)."""
+        sql = {"one": _ONE_TAG, "after": _ONE_TAG_AFTER, "two": _TWO_TAGS, "word": _WORD}
+        params = {
+            "tag": "x",
+            "rare": "x",
+            "other": "y",
+            "match": '"x"',
+            "member": MEMBER_ID,
+            "limit": 20,
+            "after_at": 0,
+            "after_id": 0,
+        }
+        rows = self.conn.execute("EXPLAIN QUERY PLAN " + sql[sql_name], params).fetchall()
+        return [str(row[-1]) for row in rows]
+
+
+def keyset_position(row: tuple[object, ...]) -> tuple[int, int]:
+    """The ``(created_at, pin_id)`` keyset position of a baseline result row."""
+    return int(row[-1]), int(row[0])  # type: ignore[call-overload]
+
+
+def load_all(baseline: SqliteBaseline, batches: Iterable[Sequence[PinRecord]]) -> int:
+    """Load every batch; returns how many pins were inserted."""
+    return sum(baseline.load(batch) for batch in batches)

@@ -1,0 +1,89 @@
+"""Uploads: ``scope.upload(bytes)`` on SQLite and local files against doing it by hand.
+
+The hand-written side does the minimum a crash-safe content-addressed store needs: hash the
+bytes, write them to a temporary file, ``fsync`` it and rename it to its digest in a plain
+folder. Pinsphere also sniffs the type, checks the image's integrity, reads its dimensions
+and records the pin in SQLite; the ratio says what all that costs on top.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import random
+import time
+from pathlib import Path
+
+from benchmarks.report import Report, UploadResult
+from benchmarks.targets import open_store, owners_of, remove_tree
+
+__all__ = ["make_images", "run_upload"]
+
+
+def make_images(count: int, seed: int) -> list[bytes]:
+    """``count`` distinct images of about 100 KB, alternately JPEG and PNG (random noise)."""
+    from PIL import Image
+
+    rng = random.Random(f"pinsphere-bench-images-{seed}")
+    images = []
+    for index in range(count):
+        side = 200 if index % 2 == 0 else 184
+        image = Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3))
+        out = io.BytesIO()
+        if index % 2 == 0:
+            image.save(out, "JPEG", quality=95, subsampling=0)
+        else:
+            image.save(out, "PNG")
+        images.append(out.getvalue())
+    return images
+
+
+def _by_hand(data: bytes, folder: Path) -> None:
+    digest = hashlib.sha256(data).hexdigest()
+    staging = folder / f".{digest}.tmp"
+    with open(staging, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(staging, folder / digest)
+
+
+def run_upload(cache: Path, count: int, seed: int, report: Report, *, quiet: bool) -> None:
+    """Upload ``count`` images both ways, interleaved, into fresh folders."""
+    images = make_images(count, seed)
+    folder = cache / f"upload-{os.getpid()}"
+    remove_tree(folder)
+    hand = folder / "hand"
+    hand.mkdir(parents=True)
+    store = open_store(
+        f"sqlite:///{folder / 'pinsphere.db'}", blobs_url=f"file://{folder / 'blobs'}"
+    )
+    try:
+        scope = store.as_user(owners_of(store)[0])
+        ours = theirs = 0
+        for index, data in enumerate(images):
+            start = time.perf_counter_ns()
+            scope.upload(data, title=f"upload {index}", tags=["bench/upload"], visibility="public")
+            ours += time.perf_counter_ns() - start
+            start = time.perf_counter_ns()
+            _by_hand(data, hand)
+            theirs += time.perf_counter_ns() - start
+    finally:
+        store.close()
+        remove_tree(folder)
+    result = UploadResult(
+        database="sqlite+file",
+        files=count,
+        pinsphere_files_per_s=count / (ours / 1e9),
+        hand_files_per_s=count / (theirs / 1e9),
+    )
+    report.uploads.append(result)
+    if not quiet:
+        size = sum(map(len, images)) // len(images)
+        print(
+            f"  upload {count} files of ~{size // 1000} KB: pinsphere"
+            f" {result.pinsphere_files_per_s:,.0f} files/s, hand {result.hand_files_per_s:,.0f}"
+            f" files/s, ratio {result.ratio:.2f}",
+            flush=True,
+        )
