@@ -337,8 +337,8 @@ def test_format_quotes_backslashes() -> None:
 
 
 def test_format_rejects_a_type_term_without_a_type() -> None:
-    with pytest.raises(ValueError, match="neither"):
-        format_query(Query(terms=(TypeTerm(),)))
+    with pytest.raises(ValueError, match="either a media kind or a MIME type"):
+        Query(terms=(TypeTerm(),))
 
 
 # --- properties -----------------------------------------------------------------------------

@@ -25,11 +25,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pinsphere.models import Visibility
 
 __all__ = [
+    "MAX_DIMENSION",
+    "MAX_TERMS",
+    "MIME_TYPE_PATTERN",
     "BoardTerm",
     "Comparison",
     "DateTerm",
@@ -50,6 +53,15 @@ MediaKind = Literal["image", "gif", "video"]
 Comparison = Literal["<", "<=", "=", ">=", ">"]
 
 _TERM = ConfigDict(frozen=True, extra="forbid")
+
+MAX_DIMENSION = 2**31 - 1
+"""The largest width or height a query may name (fits a 32-bit database column)."""
+
+MAX_TERMS = 50
+"""The most terms one query may have."""
+
+MIME_TYPE_PATTERN = r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$"
+"""A lower-case MIME type without parameters (RFC 6838 names)."""
 
 
 class TagTerm(BaseModel):
@@ -96,8 +108,14 @@ class TypeTerm(BaseModel):
     model_config = _TERM
     kind: Literal["type"] = "type"
     media_kind: MediaKind | None = None
-    mime_type: str | None = None
+    mime_type: str | None = Field(default=None, pattern=MIME_TYPE_PATTERN)
     negated: bool = False
+
+    @model_validator(mode="after")
+    def _one_of_kind_or_type(self) -> TypeTerm:
+        if (self.media_kind is None) == (self.mime_type is None):
+            raise ValueError("a type term names either a media kind or a MIME type")
+        return self
 
 
 class OwnerTerm(BaseModel):
@@ -142,7 +160,7 @@ class DimensionTerm(BaseModel):
     kind: Literal["dimension"] = "dimension"
     field: Literal["width", "height"]
     op: Comparison
-    value: int = Field(ge=0)
+    value: int = Field(ge=0, le=MAX_DIMENSION)
     negated: bool = False
 
 
@@ -169,7 +187,7 @@ class Query(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    terms: tuple[Term, ...] = ()
+    terms: tuple[Term, ...] = Field(default=(), max_length=MAX_TERMS)
     order: Order = "newest"
 
     @classmethod

@@ -58,6 +58,9 @@ from typing import Final, get_args
 from pinsphere.errors import InvalidInput, InvalidQuery
 from pinsphere.models import VISIBILITIES, Visibility
 from pinsphere.query import (
+    MAX_DIMENSION,
+    MAX_TERMS,
+    MIME_TYPE_PATTERN,
     BoardTerm,
     Comparison,
     DateTerm,
@@ -86,11 +89,8 @@ __all__ = [
 MAX_QUERY_LENGTH: Final = 1000
 """The longest search text accepted, in characters."""
 
-MAX_QUERY_TERMS: Final = 50
+MAX_QUERY_TERMS: Final = MAX_TERMS
 """The most conditions one search may have (``order:`` and ignored tokens do not count)."""
-
-MAX_DIMENSION: Final = 2**31 - 1
-"""The largest number ``width``/``height`` accept; larger would overflow some databases."""
 
 # Lookups from lowercased text to the typed literal, so values need no cast.
 _ORDERS: Final[dict[str, Order]] = {order: order for order in get_args(Order)}
@@ -108,7 +108,7 @@ _KEY: Final = re.compile(r"([A-Za-z]+)(<=|>=|<|>|=|:)")
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NUMBER: Final = re.compile(r"[0-9]+")
 # RFC 6838 "restricted-name" for both halves, lowercase only because values are lowercased.
-_MIME: Final = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+_MIME: Final = re.compile(MIME_TYPE_PATTERN)
 
 
 @dataclass(frozen=True)
