@@ -1,0 +1,170 @@
+"""Image dimensions and a cheap integrity check, without decoding a pixel.
+
+Reading dimensions costs microseconds (Pillow parses headers only; WebP headers are parsed
+here because Pillow's WebP plugin reads the whole file to open it). Decoding is what the
+thumbnail step does later; this step only has to refuse what it would choke on:
+
+* **Truncation** (:func:`check_integrity`): an upload cut short still has a valid header, so
+  Pillow opens it happily. Every accepted image format has a fixed end marker, though, and
+  checking it needs one seek to the end and one read of a few KiB.
+* **Decompression bombs**: a small file that declares a huge canvas. The declared
+  width x height is compared with a limit before anything allocates pixels.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import IO
+
+from PIL import Image
+
+from pinsphere.errors import InvalidMedia
+
+__all__ = ["DEFAULT_MAX_PIXELS", "check_integrity", "probe_dimensions"]
+
+DEFAULT_MAX_PIXELS = 100_000_000
+"""Images declaring more pixels than this (width x height) are refused: 100 megapixels."""
+
+_TAIL_SIZE = 4096  # end markers are searched for in this many trailing bytes
+_PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF"}
+_PNG_END = b"\x00\x00\x00\x00IEND\xae\x42\x60\x82"  # the IEND chunk: length 0, type, CRC
+_JPEG_EOI = b"\xff\xd9"
+_JPEG_SOS = b"\xff\xda"
+_GIF_END = b"\x00\x3b"  # a block terminator, then the trailer
+
+
+def check_integrity(fileobj: IO[bytes], mime_type: str) -> None:
+    """Refuse an empty file, or an image whose end marker is missing (a cut-off upload).
+
+    The check reads only the last few KiB:
+
+    * JPEG: an EOI marker (``FF D9``) after the last start-of-scan marker. Scan data
+      cannot contain ``FF D9`` (JPEG escapes every ``FF`` in it), so a cut-off file has
+      none there; a few bytes of padding after EOI are accepted. A JPEG with a large file
+      appended after EOI (a "motion photo") is refused.
+    * PNG: the ``IEND`` chunk.
+    * GIF: the trailer ``3B`` after a block terminator (trailing zero padding accepted).
+    * WebP: the RIFF header's declared length fits in the file.
+
+    Other types are only checked for being non-empty. The file's position is restored.
+
+    Raises:
+        InvalidMedia: The file is empty or visibly truncated.
+    """
+    start = fileobj.tell()
+    try:
+        size = fileobj.seek(0, io.SEEK_END)
+        if size == 0:
+            raise InvalidMedia("the file is empty", detected_type=None)
+        fileobj.seek(max(0, size - _TAIL_SIZE))
+        tail = fileobj.read(_TAIL_SIZE)
+        if mime_type == "image/webp":
+            fileobj.seek(0)
+            complete = _webp_complete(fileobj.read(12), size)
+        else:
+            complete = _ends_well(tail, mime_type)
+    finally:
+        fileobj.seek(start)
+    if not complete:
+        raise InvalidMedia(
+            f"the {mime_type} file is truncated or corrupt (its end marker is missing)",
+            detected_type=mime_type,
+        )
+
+
+def _ends_well(tail: bytes, mime_type: str) -> bool:
+    if mime_type == "image/jpeg":
+        end = tail.rfind(_JPEG_EOI)
+        return end >= 0 and end > tail.rfind(_JPEG_SOS)
+    if mime_type == "image/png":
+        return _PNG_END in tail
+    if mime_type == "image/gif":
+        return tail.rstrip(b"\x00").endswith(_GIF_END)
+    return True
+
+
+def _webp_complete(header: bytes, size: int) -> bool:
+    if len(header) < 12 or header[:4] != b"RIFF":
+        return False
+    declared = int.from_bytes(header[4:8], "little") + 8
+    return size >= declared
+
+
+def probe_dimensions(
+    fileobj: IO[bytes], mime_type: str, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[int | None, int | None]:
+    """Width and height of an image, read from its header after :func:`check_integrity`.
+
+    Args:
+        fileobj: The whole file, seekable; its position is restored.
+        mime_type: The sniffed type (:func:`pinsphere.media.sniff`).
+        max_pixels: The largest width x height accepted.
+
+    Returns:
+        ``(width, height)`` for images; ``(None, None)`` for videos (not probed yet).
+
+    Raises:
+        InvalidMedia: The file is empty, truncated, not the image its type says, declares
+            a zero or over-large canvas, or has a type this module cannot probe.
+    """
+    check_integrity(fileobj, mime_type)
+    if mime_type.startswith("video/"):
+        return None, None
+    start = fileobj.tell()
+    try:
+        fileobj.seek(0)
+        if mime_type == "image/webp":
+            width, height = _webp_size(fileobj.read(30))
+        elif mime_type in _PILLOW_FORMATS:
+            width, height = _pillow_size(fileobj, mime_type)
+        else:
+            raise InvalidMedia(f"cannot read {mime_type} files", detected_type=mime_type)
+    finally:
+        fileobj.seek(start)
+    if width <= 0 or height <= 0:
+        raise InvalidMedia(f"the image is {width}x{height} pixels", detected_type=mime_type)
+    if width * height > max_pixels:
+        raise InvalidMedia(
+            f"the image is {width}x{height} pixels, over the limit of {max_pixels}",
+            detected_type=mime_type,
+        )
+    return width, height
+
+
+def _pillow_size(fileobj: IO[bytes], mime_type: str) -> tuple[int, int]:
+    # Restricting Pillow to the sniffed format means a file that only pretends to be one
+    # (right magic number, garbage after it) fails here instead of being read as another.
+    try:
+        with Image.open(fileobj, formats=[_PILLOW_FORMATS[mime_type]]) as image:
+            width, height = image.size
+    # Pillow reports bad headers as UnidentifiedImageError, SyntaxError, struct errors...;
+    # an over-large canvas as DecompressionBombError. All mean "not a usable image".
+    except Exception as exc:
+        raise InvalidMedia(
+            f"the file is not a readable {mime_type} image: {exc}", detected_type=mime_type
+        ) from exc
+    return int(width), int(height)
+
+
+def _webp_size(header: bytes) -> tuple[int, int]:
+    """Canvas size from the first chunk of a WebP file (VP8X, VP8 or VP8L)."""
+    if len(header) < 30 or header[:4] != b"RIFF" or header[8:12] != b"WEBP":
+        raise InvalidMedia("the WebP header is malformed", detected_type="image/webp")
+    chunk = header[12:16]
+    if chunk == b"VP8X":
+        # Extended format: 24-bit little-endian canvas width-1 and height-1.
+        return (
+            int.from_bytes(header[24:27], "little") + 1,
+            int.from_bytes(header[27:30], "little") + 1,
+        )
+    if chunk == b"VP8 " and header[23:26] == b"\x9d\x01\x2a":
+        # Lossy: 14-bit sizes after the key frame's start code (top 2 bits are scaling).
+        return (
+            int.from_bytes(header[26:28], "little") & 0x3FFF,
+            int.from_bytes(header[28:30], "little") & 0x3FFF,
+        )
+    if chunk == b"VP8L" and header[20] == 0x2F:
+        # Lossless: after the signature byte, two 14-bit fields hold width-1 and height-1.
+        bits = int.from_bytes(header[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    raise InvalidMedia("the WebP header is malformed", detected_type="image/webp")

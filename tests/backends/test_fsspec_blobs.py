@@ -1,0 +1,489 @@
+"""The fsspec blob backend: the conformance suite on each filesystem, then its own features."""
+
+from __future__ import annotations
+
+import errno
+import os
+import posixpath
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import pytest
+from fsspec.implementations.dirfs import DirFileSystem
+from fsspec.implementations.local import LocalFileSystem
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pinsphere.backends.base import BlobBackend
+from pinsphere.backends.fsspec_blobs import (
+    STAGING_FOLDER,
+    FsspecBlobBackend,
+    FsspecBlobOptions,
+    _TranslatingReader,
+    validate_key,
+)
+from pinsphere.errors import BackendUnavailable, InvalidInput, NotFound, UnknownBackend
+from pinsphere.registry import BackendRegistry
+from pinsphere.testing.blobs import BlobBackendSuite
+
+
+def put(backend: BlobBackend, key: str, data: bytes) -> bool:
+    with backend.writer() as writer:
+        writer.write(data)
+        return writer.commit(key)
+
+
+# -- the conformance suite on every filesystem kind -------------------------------------------
+
+
+class TestLocalFolder(BlobBackendSuite):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Iterator[BlobBackend]:
+        backend = FsspecBlobBackend.from_url(f"file://{tmp_path}/blobs")
+        yield backend
+        backend.close()
+
+
+class TestLocalFolderWithoutFsync(BlobBackendSuite):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Iterator[BlobBackend]:
+        backend = FsspecBlobBackend.from_url(f"file://{tmp_path}/blobs?fsync=false")
+        yield backend
+        backend.close()
+
+
+class TestMemory(BlobBackendSuite):
+    @pytest.fixture
+    def backend(self) -> Iterator[BlobBackend]:
+        backend = FsspecBlobBackend.from_url("memory://")
+        yield backend
+        backend.close()
+
+
+class TestGenericFsspecPath(BlobBackendSuite):
+    """A filesystem that is neither local nor memory takes the protocol-agnostic path."""
+
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Iterator[BlobBackend]:
+        fs = DirFileSystem(path=str(tmp_path), fs=LocalFileSystem())
+        backend = FsspecBlobBackend(fs, "store")
+        yield backend
+        backend.close()
+
+
+# -- opening from URLs ------------------------------------------------------------------------
+
+
+def test_file_url_creates_the_missing_root(tmp_path: Path) -> None:
+    root = tmp_path / "deep" / "er" / "root"
+    backend = FsspecBlobBackend.from_url(f"file://{root}")
+    assert root.is_dir()
+    assert (root / STAGING_FOLDER).is_dir()
+    put(backend, "originals/ab/cd/blob", b"x")
+    assert (root / "originals" / "ab" / "cd" / "blob").read_bytes() == b"x"
+
+
+def test_plain_path_is_a_local_folder(tmp_path: Path) -> None:
+    backend = FsspecBlobBackend.from_url(str(tmp_path / "plain"))
+    put(backend, "k", b"v")
+    assert (tmp_path / "plain" / "k").read_bytes() == b"v"
+
+
+def test_two_anonymous_memory_stores_never_share() -> None:
+    one = FsspecBlobBackend.from_url("memory://")
+    two = FsspecBlobBackend.from_url("memory://")
+    try:
+        put(one, "same/key", b"one")
+        assert not two.exists("same/key")
+        assert list(two.keys()) == []
+        put(two, "same/key", b"two")
+        with one.open("same/key") as blob:
+            assert blob.read() == b"one"
+    finally:
+        one.close()
+        two.close()
+
+
+def test_named_memory_store_is_shared_and_outlives_close() -> None:
+    name = f"pinsphere-test-{os.getpid()}-{time.monotonic_ns()}"
+    one = FsspecBlobBackend.from_url(f"memory://{name}")
+    two = FsspecBlobBackend.from_url(f"memory://{name}")
+    try:
+        put(one, "k", b"v")
+        assert two.exists("k")
+        one.close()
+        assert two.exists("k")
+        assert fsspec.filesystem("memory").isfile(f"/{name}/k")
+    finally:
+        two.delete("k")
+
+
+def test_closing_an_anonymous_memory_store_frees_its_blobs() -> None:
+    backend = FsspecBlobBackend.from_url("memory://")
+    put(backend, "a/b", b"x" * 1000)
+    root = backend.root
+    backend.close()
+    memory = fsspec.filesystem("memory")
+    assert not [path for path in memory.store if path.startswith(root + "/")]
+
+
+def test_options_come_from_the_query_string(tmp_path: Path) -> None:
+    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}?chunk_size=65536&fsync=false")
+    assert backend.options == FsspecBlobOptions(chunk_size=65536, fsync=False)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["bogus=1", "chunk_size=abc", "chunk_size=10", "fsync=perhaps"],
+)
+def test_bad_options_are_rejected(tmp_path: Path, query: str) -> None:
+    with pytest.raises(InvalidInput):
+        FsspecBlobBackend.from_url(f"file://{tmp_path}?{query}")
+
+
+def test_fsync_is_for_local_folders_only() -> None:
+    with pytest.raises(InvalidInput, match="fsync"):
+        FsspecBlobBackend.from_url("memory://?fsync=true")
+
+
+def test_filesystem_root_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        FsspecBlobBackend.from_url("file:///")
+
+
+def test_protocol_without_its_package_is_unknown_backend() -> None:
+    with pytest.raises(UnknownBackend) as caught:
+        FsspecBlobBackend.from_url("not-a-protocol-anywhere://bucket/prefix")
+    assert caught.value.__cause__ is not None
+
+
+def test_protocol_options_model_is_used_and_passed_to_the_filesystem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, Any] = {}
+
+    class TunedOptions(FsspecBlobOptions):
+        skip_instance_cache: bool = False
+
+        def storage_options(self) -> dict[str, Any]:
+            return {"skip_instance_cache": self.skip_instance_cache}
+
+    real = fsspec.url_to_fs
+
+    def spy(url: str, **kwargs: Any) -> Any:
+        seen.update(kwargs)
+        return real(url, **kwargs)
+
+    monkeypatch.setattr(FsspecBlobBackend, "options_models", {"memory": TunedOptions})
+    monkeypatch.setattr(fsspec, "url_to_fs", spy)
+    backend = FsspecBlobBackend.from_url("memory://?skip_instance_cache=true")
+    try:
+        assert seen == {"skip_instance_cache": True}
+        assert isinstance(backend.options, TunedOptions)
+    finally:
+        backend.close()
+
+
+def test_registry_routes_file_memory_and_unregistered_fsspec_protocols(tmp_path: Path) -> None:
+    registry = BackendRegistry()
+    registry.add_blob_backend("file", "pinsphere.backends.fsspec_blobs:FsspecBlobBackend")
+    registry.add_blob_backend("memory", "pinsphere.backends.fsspec_blobs:FsspecBlobBackend")
+    local = registry.blob_backend(f"file://{tmp_path}")
+    memory = registry.blob_backend("memory://")
+    assert isinstance(local, FsspecBlobBackend)
+    assert isinstance(memory, FsspecBlobBackend)
+    memory.close()
+    # "dir" is an fsspec protocol nobody registered: it reaches this backend, which needs
+    # its arguments and so reports the filesystem unusable rather than silently misbehaving.
+    with pytest.raises((UnknownBackend, BackendUnavailable)):
+        registry.blob_backend("dir://somewhere")
+
+
+# -- staging ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[FsspecBlobBackend]:
+    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}/blobs?fsync=false")
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+def memory() -> Iterator[FsspecBlobBackend]:
+    backend = FsspecBlobBackend.from_url("memory://")
+    yield backend
+    backend.close()
+
+
+def staged_files(backend: FsspecBlobBackend) -> list[str]:
+    return [path for path in backend.fs.find(backend.root) if f"/{STAGING_FOLDER}/" in path]
+
+
+@pytest.mark.parametrize("fixture", ["local", "memory"])
+def test_writes_go_to_staging_and_are_never_listed(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    backend: FsspecBlobBackend = request.getfixturevalue(fixture)
+    with backend.writer() as writer:
+        writer.write(b"in progress")
+        assert len(staged_files(backend)) == 1
+        assert list(backend.keys()) == []
+        assert list(backend.keys(".sta")) == []
+        writer.commit("done")
+    assert staged_files(backend) == []
+    assert list(backend.keys()) == ["done"]
+
+
+def test_staging_folder_is_not_a_key(local: FsspecBlobBackend) -> None:
+    with pytest.raises(InvalidInput):
+        local.open(f"{STAGING_FOLDER}/anything")
+    with local.writer() as writer, pytest.raises(InvalidInput):
+        writer.commit(f"{STAGING_FOLDER}/anything")
+
+
+def test_a_committed_writer_cannot_be_reused(local: FsspecBlobBackend) -> None:
+    writer = local.writer()
+    writer.write(b"x")
+    writer.commit("once")
+    with pytest.raises(InvalidInput):
+        writer.write(b"more")
+    with pytest.raises(InvalidInput):
+        writer.commit("twice")
+
+
+def test_sweep_removes_only_old_staged_files(local: FsspecBlobBackend) -> None:
+    staging = Path(local.root) / STAGING_FOLDER
+    crashed = staging / "left-by-a-crash"
+    crashed.write_bytes(b"partial")
+    an_hour_ago = time.time() - 3600
+    os.utime(crashed, (an_hour_ago, an_hour_ago))
+    with local.writer() as live:
+        live.write(b"still uploading")
+        assert local.sweep_staging(timedelta(minutes=10)) == 1
+        assert not crashed.exists()
+        live.commit("survived")
+    assert local.exists("survived")
+    assert local.sweep_staging(timedelta(0)) == 0
+
+
+def test_sweep_on_memory(memory: FsspecBlobBackend) -> None:
+    writer = memory.writer()
+    writer.write(b"abandoned")
+    [staged] = staged_files(memory)
+    memory.fs.store[staged].modified = datetime.now(UTC) - timedelta(days=1)
+    assert memory.sweep_staging(timedelta(hours=1)) == 1
+    assert staged_files(memory) == []
+
+
+def test_sweep_on_a_generic_filesystem(tmp_path: Path) -> None:
+    backend = FsspecBlobBackend(DirFileSystem(path=str(tmp_path), fs=LocalFileSystem()), "s")
+    old = tmp_path / "s" / STAGING_FOLDER / "old"
+    old.write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert backend.sweep_staging(timedelta(hours=1)) == 1
+    assert not old.exists()
+
+
+def test_sweep_rejects_negative_age(local: FsspecBlobBackend) -> None:
+    with pytest.raises(InvalidInput):
+        local.sweep_staging(timedelta(seconds=-1))
+
+
+# -- local specifics --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fixture", ["local", "memory"])
+def test_racing_commits_to_one_key_give_exactly_one_true(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    backend: FsspecBlobBackend = request.getfixturevalue(fixture)
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def upload() -> None:
+        with backend.writer() as writer:
+            writer.write(b"same bytes")
+            barrier.wait()
+            results.append(writer.commit("contended/key"))
+
+    threads = [threading.Thread(target=upload) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 7 + [True]
+    assert list(backend.keys()) == ["contended/key"]
+    assert staged_files(backend) == []
+
+
+def test_fsync_is_on_by_default_and_called(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        calls.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}")
+    put(backend, "a/b", b"durable")
+    assert len(calls) >= 1
+    calls.clear()
+    fast = FsspecBlobBackend.from_url(f"file://{tmp_path}?fsync=false")
+    put(fast, "c/d", b"fast")
+    assert calls == []
+
+
+def test_commit_falls_back_to_rename_without_hard_links(
+    local: FsspecBlobBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(src: str, dst: str) -> None:
+        raise OSError(errno.EPERM, "hard links not supported here")
+
+    monkeypatch.setattr(os, "link", no_links)
+    assert put(local, "renamed", b"one") is True
+    assert put(local, "renamed", b"two") is False
+    with local.open("renamed") as blob:
+        assert blob.read() == b"one"
+    assert staged_files(local) == []
+
+
+def test_delete_prunes_empty_folders_but_not_the_root(local: FsspecBlobBackend) -> None:
+    put(local, "originals/ab/cd/one", b"1")
+    put(local, "originals/ab/ef/two", b"2")
+    local.delete("originals/ab/cd/one")
+    root = Path(local.root)
+    assert not (root / "originals" / "ab" / "cd").exists()
+    assert (root / "originals" / "ab" / "ef" / "two").exists()
+    local.delete("originals/ab/ef/two")
+    assert not (root / "originals").exists()
+    assert root.is_dir()
+    assert (root / STAGING_FOLDER).is_dir()
+
+
+def test_opened_local_blob_has_a_file_descriptor(local: FsspecBlobBackend) -> None:
+    put(local, "fd", b"bytes")
+    with local.open("fd") as blob:
+        assert os.read(blob.fileno(), 5) == b"bytes"
+
+
+def test_key_through_an_existing_blob_is_invalid(local: FsspecBlobBackend) -> None:
+    put(local, "file", b"x")
+    with local.writer() as writer:
+        writer.write(b"y")
+        with pytest.raises(InvalidInput):
+            writer.commit("file/child")
+    assert sorted(local.keys()) == ["file"]
+
+
+# -- error translation ------------------------------------------------------------------------
+
+
+def test_ping_fails_when_the_root_is_gone(tmp_path: Path) -> None:
+    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}/gone")
+    (tmp_path / "gone" / STAGING_FOLDER).rmdir()
+    (tmp_path / "gone").rmdir()
+    with pytest.raises(BackendUnavailable) as caught:
+        backend.ping()
+    assert isinstance(caught.value.__cause__, OSError)
+
+
+def test_root_that_is_a_file_is_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_bytes(b"")
+    with pytest.raises(BackendUnavailable) as caught:
+        FsspecBlobBackend.from_url(f"file://{tmp_path}/afile")
+    assert isinstance(caught.value.__cause__, OSError)
+
+
+def test_missing_blob_keeps_the_native_error_as_cause(local: FsspecBlobBackend) -> None:
+    with pytest.raises(NotFound) as caught:
+        local.open("missing")
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+    assert isinstance(caught.value, KeyError)
+
+
+def test_write_failure_is_backend_unavailable(
+    local: FsspecBlobBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = local.writer()
+
+    def broken_disk(data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(writer, "_write", broken_disk)
+    with pytest.raises(BackendUnavailable) as caught:
+        writer.write(b"x")
+    assert isinstance(caught.value.__cause__, OSError)
+    writer.discard()
+    assert staged_files(local) == []
+
+
+def test_failed_commit_discards_the_staged_file(
+    local: FsspecBlobBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_publish(staged: str, key: str) -> bool:
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(local, "_publish_local", failing_publish)
+    writer = local.writer()
+    writer.write(b"data")
+    with pytest.raises(BackendUnavailable):
+        writer.commit("k")
+    assert staged_files(local) == []
+    assert list(local.keys()) == []
+
+
+class _FailingFile:
+    def read(self, size: int = -1) -> bytes:
+        raise OSError(errno.EIO, "read failed")
+
+    def readinto(self, buffer: Any) -> int:
+        raise ConnectionResetError("peer went away")
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        raise OSError(errno.EIO, "seek failed")
+
+    def close(self) -> None:
+        pass
+
+
+def test_read_errors_after_open_are_translated() -> None:
+    reader = _TranslatingReader(_FailingFile(), "k")
+    with pytest.raises(BackendUnavailable) as caught:
+        reader.read(10)
+    assert isinstance(caught.value.__cause__, OSError)
+    with pytest.raises(BackendUnavailable):
+        reader.readinto(bytearray(4))
+    with pytest.raises(BackendUnavailable):
+        reader.seek(3)
+    reader.close()
+    assert reader.closed
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [".staging", ".staging/x", "a\x00b", "new\nline", "x" * 1025, "./a", "a/."],
+)
+def test_more_bad_keys(key: str) -> None:
+    with pytest.raises(InvalidInput):
+        validate_key(key)
+
+
+@given(st.text(alphabet=st.sampled_from("ab./\\ \x00é"), max_size=12))
+def test_a_valid_key_never_leaves_the_root(key: str) -> None:
+    try:
+        validate_key(key)
+    except InvalidInput:
+        return
+    normalised = posixpath.normpath(posixpath.join("/root", key))
+    assert normalised == f"/root/{key}"
+    assert not normalised.startswith(f"/root/{STAGING_FOLDER}/")
