@@ -133,27 +133,33 @@ def _search_postgres(args: argparse.Namespace, place: PostgresPlace, report: Rep
     prefix = f"ps_n{args.pins}_s{args.seed}_"
     ours = prefix + backend_fingerprint()
     theirs = f"bl_n{args.pins}_s{args.seed}_v{BASELINE_VERSION}"
-    place.drop_stale(prefix, ours)
-    for schema in (ours, theirs):
-        if args.rebuild or not place.is_ready(schema):
-            place.drop(schema)
-    store = open_store(place.store_url(ours))
-    baseline = PostgresBaseline(place.conninfo, theirs)
+    with place.lock(f"pinsphere-bench-{args.pins}-{args.seed}"):
+        place.drop_stale(prefix, ours)
+        for schema in (ours, theirs):
+            if args.rebuild or not place.is_ready(schema):
+                place.drop(schema)
+        store = open_store(place.store_url(ours))
+        baseline = PostgresBaseline(place.conninfo, theirs)
+        try:
+            loaders = []
+            if not place.is_ready(ours):
+                loaders.append(store_loader("pinsphere", store))
+            if not place.is_ready(theirs):
+                loaders.append(_baseline_loader(baseline))
+            if loaders:
+                _say(args, f"postgresql: loading {args.pins:,} pins into {ours}, {theirs}")
+                fill(loaders, args.pins, args.seed, vocab, quiet=args.quiet)
+                _say(args, "postgresql: VACUUM ANALYZE")
+                for schema in (ours, theirs):
+                    place.analyze(schema)
+                    place.mark_ready(schema)
+            else:
+                _say(args, f"postgresql: using cached schemas {ours}, {theirs}")
+        except BaseException:
+            store.close()
+            baseline.close()
+            raise
     try:
-        loaders = []
-        if not place.is_ready(ours):
-            loaders.append(store_loader("pinsphere", store))
-        if not place.is_ready(theirs):
-            loaders.append(_baseline_loader(baseline))
-        if loaders:
-            _say(args, f"postgresql: loading {args.pins:,} pins into schemas {ours}, {theirs}")
-            fill(loaders, args.pins, args.seed, vocab, quiet=args.quiet)
-            _say(args, "postgresql: VACUUM ANALYZE")
-            for schema in (ours, theirs):
-                place.analyze(schema)
-                place.mark_ready(schema)
-        else:
-            _say(args, f"postgresql: using cached schemas {ours}, {theirs}")
         scope = store.as_user("bench")
         asked = questions(scope, baseline, vocab, baseline_postgres.keyset_position)
         run_questions("postgresql", asked, repeat=args.repeat, report=report, quiet=args.quiet)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -250,6 +251,16 @@ class PostgresPlace:
                 "CREATE TABLE IF NOT EXISTS public.bench_cache (name text PRIMARY KEY, info text)"
             )
         return place
+
+    @contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Hold a server-wide advisory lock, so concurrent runs do not load one schema twice."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (name,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
 
     def store_url(self, schema: str) -> str:
         """The Pinsphere URL of a schema in the benchmark database."""
