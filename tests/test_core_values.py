@@ -70,7 +70,7 @@ def test_tag_lists() -> None:
 def test_board_names() -> None:
     assert tags.normalize_board_name("  My   Board ") == "My Board"
     assert tags.board_key("My Board") == "my board"
-    for bad in ("", "   ", "x" * 101, "tab\there"):
+    for bad in ("", "   ", "x" * 101, "bell\x07"):
         with pytest.raises(errors.InvalidInput):
             tags.normalize_board_name(bad)
 

@@ -80,6 +80,11 @@ def test_disabled_plugins_are_blocked(monkeypatch: pytest.MonkeyPatch) -> None:
 class CustomMetadata(MemoryMetadataBackend):
     """A third-party backend, here just the memory one under another name."""
 
+    @classmethod
+    def from_url(cls, url: str) -> CustomMetadata:
+        assert url.startswith("custom://")
+        return super().from_url("memory://")
+
 
 class ThirdPartyPlugin:
     @hookspecs.hookimpl

@@ -11,7 +11,7 @@ import pinsphere
 from pinsphere import errors
 from pinsphere.upload import original_key
 
-from .conftest import gif_bytes, jpeg_bytes, mp4_bytes, png_bytes
+from pinsphere.testing.media import gif_bytes, jpeg_bytes, mp4_bytes, png_bytes
 
 
 def stored_originals(store: pinsphere.PinStore) -> list[str]:

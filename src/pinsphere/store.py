@@ -28,7 +28,7 @@ from pinsphere.errors import (
     PermissionDenied,
     PinsphereError,
 )
-from pinsphere.ids import decode_id, encode_id, new_id
+from pinsphere.ids import decode_id, encode_id, id_time, new_id
 from pinsphere.models import VISIBILITIES, Board, Page, Pin, TagCount, User, Visibility
 from pinsphere.policy import AccessRule, Action, Principal, access_rule, can
 from pinsphere.query import OwnerTerm, Query
@@ -232,9 +232,11 @@ class PinScope:
         )
         try:
             board_ids = [self.boards._ensure(name).id for name in names]
-            now = _now()
+            pin_id = new_id()
+            # The id carries the creation time, so the two always agree (to the millisecond).
+            now = id_time(pin_id)
             pin = Pin(
-                id=encode_id(new_id(now)),
+                id=encode_id(pin_id),
                 owner_id=owner.id,
                 owner=owner.username,
                 title=title,

@@ -138,7 +138,9 @@ def store_original(
         with blobs.open(key) as stored:
             check_integrity(stored, mime_type)
             stored.seek(0)
-            width, height = probe_dimensions(stored, mime_type, settings.max_image_pixels)
+            width, height = probe_dimensions(
+                stored, mime_type, max_pixels=settings.max_image_pixels
+            )
     except InvalidMedia:
         if created and not is_referenced(sha256):
             blobs.delete(key)

@@ -21,7 +21,7 @@ import abc
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, ClassVar, Self, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -52,10 +52,10 @@ class BackendOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-O = TypeVar("O", bound=BackendOptions)
+OptionsT = TypeVar("OptionsT", bound=BackendOptions)
 
 
-def split_options(url: str, model: type[O]) -> tuple[str, O]:
+def split_options(url: str, model: type[OptionsT]) -> tuple[str, OptionsT]:
     """Split a URL into its part without a query string and its parsed options.
 
     Args:
@@ -68,13 +68,14 @@ def split_options(url: str, model: type[O]) -> tuple[str, O]:
     Raises:
         InvalidInput: An option is unknown or has a bad value.
     """
-    parts = urlsplit(url)
-    raw = dict(parse_qsl(parts.query, keep_blank_values=True))
+    # Split by hand: urlunsplit would turn "memory://" into "memory:".
+    base, _, query = url.partition("?")
+    raw = dict(parse_qsl(query, keep_blank_values=True))
     try:
         options = model.model_validate(raw)
     except ValidationError as exc:
         raise InvalidInput(f"bad options in backend URL: {exc}") from exc
-    return parts._replace(query="").geturl(), options
+    return base, options
 
 
 class MetadataCapabilities(BaseModel):

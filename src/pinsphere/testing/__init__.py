@@ -1,4 +1,4 @@
-"""The conformance suite every backend runs.
+"""The conformance suite every backend runs (install ``pinsphere[testing]``).
 
 A backend's test module subclasses the suite for its kind and provides a fixture that makes a
 fresh backend::
@@ -13,3 +13,9 @@ fresh backend::
             yield backend
             backend.close()
 """
+
+from pinsphere.testing.blobs import BlobBackendSuite
+from pinsphere.testing.metadata import MetadataBackendSuite
+from pinsphere.testing.users import UserBackendSuite
+
+__all__ = ["BlobBackendSuite", "MetadataBackendSuite", "UserBackendSuite"]
