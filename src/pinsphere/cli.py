@@ -135,6 +135,56 @@ def search(
             click.echo(f"next: --cursor {page.next_cursor}", err=True)
 
 
+@cli.group()
+def db() -> None:
+    """Schema versions of SQL databases (SQLite, PostgreSQL)."""
+
+
+def _sql_urls(ctx: click.Context) -> dict[str, str]:
+    from pinsphere.opening import resolve_urls
+
+    metadata, users, _ = resolve_urls(
+        ctx.obj["path"], ctx.obj["metadata"], ctx.obj["users"], ctx.obj["blobs"]
+    )
+    wanted = {"metadata": metadata, "users": users}
+    sql = {
+        branch: url
+        for branch, url in wanted.items()
+        if url.split(":", 1)[0].lower() in {"sqlite", "postgresql", "postgresql+psycopg"}
+    }
+    if not sql:
+        raise click.ClickException("neither the metadata nor the users URL is a SQL database")
+    return sql
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Create or upgrade the tables to the newest revision (opening a store does it too)."""
+    from pinsphere.backends.sql.migrate import upgrade_schema
+
+    for branch, url in _sql_urls(ctx).items():
+        try:
+            revision = upgrade_schema(url, branch)  # type: ignore[arg-type]
+        except PinsphereError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"{branch}: at revision {revision[branch]}")
+
+
+@db.command("status")
+@click.pass_context
+def db_status(ctx: click.Context) -> None:
+    """Show the revision each database stands at."""
+    from pinsphere.backends.sql.migrate import schema_revision
+
+    for branch, url in _sql_urls(ctx).items():
+        try:
+            revision = schema_revision(url)[branch]
+        except PinsphereError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"{branch}: {revision or 'not created'}")
+
+
 @cli.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:

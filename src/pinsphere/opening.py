@@ -11,7 +11,15 @@ from pinsphere.registry import scheme_of
 from pinsphere.settings import StoreSettings
 from pinsphere.store import PinStore
 
-__all__ = ["DEFAULT_FOLDER", "ENV_BLOBS", "ENV_METADATA", "ENV_USERS", "open_store"]
+__all__ = [
+    "DEFAULT_FOLDER",
+    "ENV_BLOBS",
+    "ENV_METADATA",
+    "ENV_USERS",
+    "folder_urls",
+    "open_store",
+    "resolve_urls",
+]
 
 DEFAULT_FOLDER = "./pinsphere-data"
 ENV_METADATA = "PINSPHERE_METADATA_URL"
@@ -25,6 +33,34 @@ def folder_urls(folder: str | os.PathLike[str]) -> tuple[str, str]:
     root = Path(folder).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{root / 'pinsphere.db'}", (root / "blobs").as_uri()
+
+
+def resolve_urls(
+    path: str | os.PathLike[str] | None,
+    metadata: str | None,
+    users: str | None,
+    blobs: str | None,
+) -> tuple[str, str, str]:
+    """The metadata, users and blobs URLs a store opens, after defaults (see :func:`open_store`).
+
+    Raises:
+        UnknownBackend: A URL has no scheme.
+    """
+    metadata = metadata or os.environ.get(ENV_METADATA)
+    users = users or os.environ.get(ENV_USERS)
+    blobs = blobs or os.environ.get(ENV_BLOBS)
+    user_schemes = get_hooks().registry.schemes("users")
+    if users is None and metadata is not None and scheme_of(metadata) in user_schemes:
+        users = metadata
+    if metadata is None or users is None or blobs is None:
+        default_sql, default_blobs = folder_urls(path or DEFAULT_FOLDER)
+        metadata = metadata or default_sql
+        users = users or default_sql
+        blobs = blobs or default_blobs
+    for url in (metadata, users, blobs):
+        if "://" not in url:
+            raise UnknownBackend(f"{url!r} is not a backend URL (scheme://...)", scheme="")
+    return metadata, users, blobs
 
 
 def open_store(
@@ -54,20 +90,7 @@ def open_store(
         BackendUnavailable: A backend cannot be reached.
     """
     registry = get_hooks().registry
-    metadata = metadata or os.environ.get(ENV_METADATA)
-    users = users or os.environ.get(ENV_USERS)
-    blobs = blobs or os.environ.get(ENV_BLOBS)
-    if users is None and metadata is not None and scheme_of(metadata) in registry.schemes("users"):
-        users = metadata
-    if metadata is None or users is None or blobs is None:
-        default_sql, default_blobs = folder_urls(path or DEFAULT_FOLDER)
-        metadata = metadata or default_sql
-        users = users or default_sql
-        blobs = blobs or default_blobs
-    for url in (metadata, users, blobs):
-        if "://" not in url:
-            raise UnknownBackend(f"{url!r} is not a backend URL (scheme://...)", scheme="")
-
+    metadata, users, blobs = resolve_urls(path, metadata, users, blobs)
     opened: list[object] = []
     try:
         metadata_backend = registry.metadata_backend(metadata)
