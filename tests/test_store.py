@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 import pinsphere
 from pinsphere import errors
-from pinsphere.upload import original_key
-
 from pinsphere.testing.media import gif_bytes, jpeg_bytes, mp4_bytes, png_bytes
+from pinsphere.upload import original_key
 
 
 def stored_originals(store: pinsphere.PinStore) -> list[str]:
@@ -150,6 +150,29 @@ class TestBadUploads:
     ) -> None:
         with pytest.raises(errors.InvalidInput):
             store.as_user(alice).upload(tmp_path / "nope.jpg")
+
+
+class TestSweep:
+    def test_removes_only_old_unreferenced_originals(
+        self, store: pinsphere.PinStore, alice: pinsphere.User
+    ) -> None:
+        kept = store.as_user(alice).upload(png_bytes())
+        # An original whose pin is gone, as an interrupted delete would leave it.
+        with store.blobs.writer() as writer:
+            writer.write(b"orphaned bytes")
+            writer.commit(original_key("ab" * 32))
+        # A partial write abandoned by a crashed upload.
+        abandoned = store.blobs.writer()
+        abandoned.write(b"half an upload")
+
+        young = store.sweep(older_than=timedelta(hours=1))
+        assert (young.staged_removed, young.orphans_removed) == (0, 0)
+        assert store.blobs.exists(original_key("ab" * 32))
+
+        old = store.sweep(older_than=timedelta(0))
+        assert (old.staged_removed, old.orphans_removed) == (1, 1)
+        assert stored_originals(store) == [original_key(kept.media.sha256)]
+        assert list(store.blobs.keys()) == [original_key(kept.media.sha256)]
 
 
 class TestVisibility:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -183,6 +184,25 @@ def db_status(ctx: click.Context) -> None:
         except PinsphereError as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"{branch}: {revision or 'not created'}")
+
+
+@cli.command()
+@click.option(
+    "--older-than",
+    type=click.IntRange(min=0),
+    default=3600,
+    show_default=True,
+    help="Grace period in seconds: younger files may belong to uploads in progress.",
+)
+@click.pass_context
+def sweep(ctx: click.Context, older_than: int) -> None:
+    """Remove stored files no pin uses (interrupted uploads and deletions)."""
+    with _store(ctx) as store:
+        report = store.sweep(older_than=timedelta(seconds=older_than))
+    click.echo(
+        f"removed {report.staged_removed} partial writes and "
+        f"{report.orphans_removed} unused originals"
+    )
 
 
 @cli.command()

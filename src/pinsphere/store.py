@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import IO, Literal
 
 from pinsphere.accounts import UserManager
@@ -23,6 +24,7 @@ from pinsphere.backends.base import (
 )
 from pinsphere.cursors import decode_cursor, encode_cursor
 from pinsphere.errors import (
+    BackendUnavailable,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -35,9 +37,9 @@ from pinsphere.query import OwnerTerm, Query
 from pinsphere.search import parse_query
 from pinsphere.settings import StoreSettings
 from pinsphere.tags import normalize_board_name, normalize_tag, normalize_tags
-from pinsphere.upload import Source, original_key, store_original
+from pinsphere.upload import ORIGINALS_PREFIX, Source, original_key, store_original
 
-__all__ = ["BoardManager", "PinScope", "PinStore"]
+__all__ = ["BoardManager", "PinScope", "PinStore", "SweepReport"]
 
 MAX_TITLE_LENGTH = 300
 MAX_DESCRIPTION_LENGTH = 10_000
@@ -59,6 +61,19 @@ def _check_text(value: str, what: str, limit: int) -> str:
     if len(value) > limit:
         raise InvalidInput(f"the {what} is at most {limit} characters")
     return value.strip() if what == "title" else value
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What :meth:`PinStore.sweep` removed.
+
+    Attributes:
+        staged_removed: Abandoned partial writes.
+        orphans_removed: Originals no pin used.
+    """
+
+    staged_removed: int
+    orphans_removed: int
 
 
 class PinStore:
@@ -133,6 +148,35 @@ class PinStore:
         for board in self.metadata.list_boards(AccessRule(everything=True), owner_id=target.id):
             self.metadata.delete_board(board.id)
         self.user_backend.delete_user(target.id)
+
+    def sweep(self, *, older_than: timedelta = timedelta(hours=1)) -> SweepReport:
+        """Remove stored files that no pin uses: abandoned partial writes and originals
+        whose last pin is gone but whose removal was interrupted.
+
+        Files younger than ``older_than`` are left alone, since an upload in progress writes
+        its file before it records its pin. Safe to run while the store is in use.
+
+        Args:
+            older_than: The grace period.
+
+        Returns:
+            What was removed.
+        """
+        staged = self.blobs.sweep_staging(older_than)
+        cutoff = _now() - older_than
+        orphans = 0
+        for key in self.blobs.keys(ORIGINALS_PREFIX):
+            sha256 = key.rsplit("/", 1)[-1]
+            if self.blob_is_referenced(sha256):
+                continue
+            try:
+                if self.blobs.modified(key) > cutoff:
+                    continue
+            except NotFound:
+                continue
+            self.blobs.delete(key)
+            orphans += 1
+        return SweepReport(staged_removed=staged, orphans_removed=orphans)
 
     def blob_is_referenced(self, sha256: str) -> bool:
         """Whether any pin's original has this digest."""
@@ -248,6 +292,11 @@ class PinScope:
                 updated_at=now,
             )
             store.metadata.insert_pins([(pin, board_ids)])
+            if not stored.created and not store.blobs.exists(stored.key):
+                # The identical blob this upload found was deleted with its last pin
+                # before this pin was recorded: never keep a pin without its bytes.
+                store.metadata.delete_pin(pin.id)
+                raise BackendUnavailable("the upload raced a deletion of the same file; retry")
         except BaseException:
             # No blob without a pin: remove what this upload wrote, unless another pin
             # shares the same bytes.

@@ -30,15 +30,19 @@ from pinsphere.media.sniff import HEAD_SIZE, sniff
 from pinsphere.models import Media
 from pinsphere.settings import StoreSettings
 
-__all__ = ["Source", "StoredOriginal", "original_key", "store_original"]
+__all__ = ["ORIGINALS_PREFIX", "Source", "StoredOriginal", "original_key", "store_original"]
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 """What ``upload`` accepts: a path, the bytes themselves, or a binary file object."""
 
 
+ORIGINALS_PREFIX = "originals/"
+"""Where originals live in the blob store."""
+
+
 def original_key(sha256: str) -> str:
     """The blob key of an original with this digest."""
-    return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    return f"{ORIGINALS_PREFIX}{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, ClassVar, Self, TypeVar
 from urllib.parse import parse_qsl
 
@@ -441,6 +441,25 @@ class BlobBackend(abc.ABC):
     @abc.abstractmethod
     def exists(self, key: str) -> bool:
         """Whether a blob has this key."""
+
+    @abc.abstractmethod
+    def modified(self, key: str) -> datetime:
+        """When the blob under ``key`` was last written (UTC).
+
+        The sweeper uses it to leave alone blobs younger than its grace period, which may
+        belong to an upload that has not yet created its pin.
+
+        Raises:
+            NotFound: No blob has this key.
+        """
+
+    @abc.abstractmethod
+    def sweep_staging(self, older_than: timedelta) -> int:
+        """Remove staged writes abandoned longer ago than ``older_than`` (crash leftovers).
+
+        Returns:
+            How many were removed.
+        """
 
     @abc.abstractmethod
     def delete(self, key: str) -> None:
