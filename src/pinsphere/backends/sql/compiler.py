@@ -109,16 +109,12 @@ class _Source:
 def candidate_drivers(query: Query, dialect: Dialect) -> list[Driver]:
     """The indexes a search could be driven from (empty: walk ``pins``)."""
     drivers: list[Driver] = [t for t in query.terms if isinstance(t, TagTerm) and not t.negated]
-    if dialect == "sqlite" and any(
-        isinstance(t, TextTerm) and not t.negated for t in query.terms
-    ):
+    if dialect == "sqlite" and any(isinstance(t, TextTerm) and not t.negated for t in query.terms):
         drivers.append("text")
     return drivers
 
 
-def probe_count(
-    driver: Driver, query: Query, access: AccessRule, cap: int
-) -> sa.Select[tuple[int]]:
+def probe_count(driver: Driver, query: Query, access: AccessRule, cap: int) -> sa.Select[int]:
     """How many rows the driver's index holds for the query, counting at most ``cap``."""
     if isinstance(driver, TagTerm):
         inner = sa.select(sa.literal(1)).where(
@@ -129,7 +125,7 @@ def probe_count(
         expression = _fts_expression(_positive_text(query))
         inner = sa.select(sa.literal(1)).select_from(pins_fts)
         inner = inner.where(
-            sa.true() if expression is None else pins_fts.c.search_doc.op("MATCH")(expression)
+            sa.true() if expression is None else pins_fts.c.search_doc.bool_op("MATCH")(expression)
         )
     else:
         inner = sa.select(sa.literal(1)).select_from(pins)
@@ -153,17 +149,13 @@ def search_statement(
         from_ = from_.join(pins, pins.c.id == source.key)
     order = source.key.desc() if query.order == "newest" else source.key.asc()
     return (
-        sa.select(*PIN_COLUMNS)
-        .select_from(from_)
-        .where(*conditions)
-        .order_by(order)
-        .limit(limit)
+        sa.select(*PIN_COLUMNS).select_from(from_).where(*conditions).order_by(order).limit(limit)
     )
 
 
 def count_statement(
     query: Query, access: AccessRule, dialect: Dialect, driver: Driver
-) -> sa.Select[tuple[int]]:
+) -> sa.Select[int]:
     """How many visible pins match (joining ``pins`` only when a check needs its columns)."""
     source, from_, conditions = _compile(query, access, dialect, driver)
     if driver is not None and source.needs_pins:
@@ -186,7 +178,7 @@ def _compile(
         if expression is None:
             conditions.append(sa.false())
         else:
-            conditions.append(pins_fts.c.search_doc.op("MATCH")(expression))
+            conditions.append(pins_fts.c.search_doc.bool_op("MATCH")(expression))
     else:
         source = _Source(pins.c.id, pins.c.owner_id, pins.c.visibility, needs_pins=True)
         from_ = pins
@@ -310,11 +302,11 @@ def _text_matches(term: TextTerm, dialect: Dialect, source: _Source) -> sa.Colum
         return sa.false()
     if dialect == "postgresql":
         query = sa.cast(sa.literal(_tsquery_literal(term), sa.Text), postgresql.TSQUERY)
-        return source.pins_column("search_doc").op("@@")(query)
+        return source.pins_column("search_doc").bool_op("@@")(query)
     expression = _fts_expression([term])
     assert expression is not None
     fts = pins_fts.alias("probe_fts")
-    hits = sa.select(fts.c.rowid).where(fts.c.search_doc.op("MATCH")(expression))
+    hits = sa.select(fts.c.rowid).where(fts.c.search_doc.bool_op("MATCH")(expression))
     if term.negated:
         # Negated: the set of matches is read once, then checked per row.
         return source.key.in_(hits)

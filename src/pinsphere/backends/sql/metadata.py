@@ -9,12 +9,12 @@ the page size.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Self
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from pinsphere.backends.base import (
     BoardChanges,
@@ -143,7 +143,8 @@ class SQLMetadataBackend(MetadataBackend):
             row = (
                 conn.execute(
                     sa.select(*PIN_COLUMNS).where(
-                        pins.c.id == key, compiler.visible(access, pins.c.owner_id, pins.c.visibility)
+                        pins.c.id == key,
+                        compiler.visible(access, pins.c.owner_id, pins.c.visibility),
                     )
                 )
                 .mappings()
@@ -250,9 +251,7 @@ class SQLMetadataBackend(MetadataBackend):
             statement = compiler.count_statement(query, access, self._dialect, driver)
             return int(conn.execute(statement).scalar_one())
 
-    def _choose_driver(
-        self, conn: Connection, query: Query, access: AccessRule
-    ) -> compiler.Driver:
+    def _choose_driver(self, conn: Connection, query: Query, access: AccessRule) -> compiler.Driver:
         """The rarest index to walk, by a capped count of each candidate."""
         candidates = compiler.candidate_drivers(query, self._dialect)
         if len(candidates) < 2:
@@ -443,7 +442,7 @@ class SQLMetadataBackend(MetadataBackend):
             )
 
 
-def _locked_row(conn: Connection, key: int) -> Mapping[str, Any] | None:
+def _locked_row(conn: Connection, key: int) -> RowMapping | None:
     """The pin's row, locked until the transaction ends (SQLite: the write lock is held)."""
     statement = sa.select(*PIN_COLUMNS).where(pins.c.id == key).with_for_update()
     return conn.execute(statement).mappings().first()

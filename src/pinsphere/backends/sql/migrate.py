@@ -50,9 +50,7 @@ def head_revision(branch: Branch) -> str:
 
 
 def _current(conn: Connection, branch: Branch) -> str | None:
-    context = MigrationContext.configure(
-        conn, opts={"version_table": VERSION_TABLES[branch]}
-    )
+    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLES[branch]})
     return context.get_current_revision()
 
 

@@ -7,11 +7,12 @@ that is most of the cost above the query itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 
 from pinsphere.backends.sql.tables import boards, pins, users
 from pinsphere.ids import decode_id, encode_id
@@ -105,7 +106,7 @@ def pin_values(pin: Pin, key: int) -> dict[str, Any]:
     }
 
 
-def pin_from_row(row: Mapping[str, Any], boards_of_pin: Sequence[str] = ()) -> Pin:
+def pin_from_row(row: RowMapping, boards_of_pin: Sequence[str] = ()) -> Pin:
     """A pin from its ``pins`` row (columns :data:`PIN_COLUMNS`) and its board names."""
     media = Media.model_construct(
         mime_type=row["mime_type"],
@@ -132,7 +133,7 @@ def pin_from_row(row: Mapping[str, Any], boards_of_pin: Sequence[str] = ()) -> P
     )
 
 
-def board_from_row(row: Mapping[str, Any], pin_count: int) -> Board:
+def board_from_row(row: RowMapping, pin_count: int) -> Board:
     """A board from its ``boards`` row and the number of pins the caller sees on it."""
     return Board.model_construct(
         id=row["id"],
@@ -146,7 +147,7 @@ def board_from_row(row: Mapping[str, Any], pin_count: int) -> Board:
     )
 
 
-def user_from_row(row: Mapping[str, Any]) -> User:
+def user_from_row(row: RowMapping) -> User:
     """A user from its ``users`` row (columns :data:`USER_COLUMNS`)."""
     return User.model_construct(
         id=row["id"],

@@ -56,8 +56,36 @@ def insert_rows(
         _copy(conn, board_pins, board_rows, {})
         return
     for table, rows in ((pins, pin_rows), (pin_tags, tag_index_rows), (board_pins, board_rows)):
-        if rows:
+        if not rows:
+            continue
+        if conn.dialect.name == "sqlite":
+            _executemany(conn, table, rows)
+        else:
             conn.execute(table.insert(), list(rows))
+
+
+def _executemany(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """One driver-level ``executemany`` with the columns' own bind conversions.
+
+    SQLAlchemy's per-row parameter handling costs more than SQLite's insert itself; the
+    values are converted here exactly as SQLAlchemy would (the types' bind processors).
+    """
+    dialect = conn.dialect
+    names = [column.name for column in table.columns]
+    processors = [
+        column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns
+    ]
+    plan = list(zip(names, processors, strict=True))
+    placeholders = ", ".join("?" for _ in names)
+    columns = ", ".join(f'"{name}"' for name in names)
+    statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({placeholders})'  # noqa: S608 - names are the schema's own
+    conn.exec_driver_sql(
+        statement,
+        [
+            tuple(row[name] if process is None else process(row[name]) for name, process in plan)
+            for row in rows
+        ],
+    )
 
 
 def _copy(
