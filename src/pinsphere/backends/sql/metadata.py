@@ -83,6 +83,11 @@ class SQLMetadataBackend(MetadataBackend):
             raise
         return cls(database)
 
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine, for diagnostics (query plans, health checks)."""
+        return self._db.engine
+
     def close(self) -> None:
         """Release the pool's connections."""
         self._db.dispose()

@@ -55,6 +55,11 @@ class SQLUserBackend(UserBackend):
             raise
         return cls(database)
 
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine, for diagnostics (query plans, health checks)."""
+        return self._db.engine
+
     def close(self) -> None:
         """Release the pool's connections."""
         self._db.dispose()
