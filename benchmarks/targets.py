@@ -85,7 +85,10 @@ def _sql_backends() -> tuple[Any, Any]:
 
 def open_store(metadata_url: str, users_url: str | None = None, blobs_url: str = "memory://"):  # type: ignore[no-untyped-def]
     """A :class:`pinsphere.store.PinStore` over the SQL backends and fsspec blobs."""
-    from pinsphere.backends.fsspec_blobs import FsspecBlobBackend
+    try:
+        from pinsphere.backends.fsspec import FsspecBlobBackend
+    except ImportError:  # the module's earlier name
+        from pinsphere.backends.fsspec_blobs import FsspecBlobBackend  # type: ignore[no-redef]
     from pinsphere.settings import PasswordHashing, StoreSettings
     from pinsphere.store import PinStore
 
