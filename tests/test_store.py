@@ -77,6 +77,18 @@ class TestUpload:
         store.as_user(bob).delete(second.id)
         assert stored_originals(store) == []
 
+    def test_header_beyond_the_kept_bytes_is_read_from_the_stored_file(
+        self, store: pinsphere.PinStore, alice: pinsphere.User
+    ) -> None:
+        jpeg = jpeg_bytes((90, 70))
+        comment = b"\xff\xfe" + (65535).to_bytes(2, "big") + b"c" * 65533
+        big_header = jpeg[:2] + comment * 6 + jpeg[2:]  # the frame header starts past 384 KiB
+        pin = store.as_user(alice).upload(big_header)
+        assert (pin.media.width, pin.media.height) == (90, 70)
+        with pytest.raises(errors.InvalidMedia):
+            store.as_user(alice).upload(big_header[:2] + comment * 6 + b"\xff\xd9")
+        assert stored_originals(store) == [original_key(pin.media.sha256)]
+
     def test_video_is_accepted_by_its_bytes(
         self, store: pinsphere.PinStore, alice: pinsphere.User
     ) -> None:

@@ -275,7 +275,7 @@ class PinScope:
             source, store.blobs, store.settings, is_referenced=store.blob_is_referenced
         )
         try:
-            board_ids = [self.boards._ensure(name).id for name in names]
+            boards = [self.boards._ensure(name) for name in names]
             pin_id = new_id()
             # The id carries the creation time, so the two always agree (to the millisecond).
             now = id_time(pin_id)
@@ -286,12 +286,13 @@ class PinScope:
                 title=title,
                 description=description,
                 tags=clean_tags,
+                boards=tuple(sorted({board.name for board in boards})),
                 visibility=checked_visibility,
                 media=stored.media,
                 created_at=now,
                 updated_at=now,
             )
-            store.metadata.insert_pins([(pin, board_ids)])
+            store.metadata.insert_pins([(pin, [board.id for board in boards])])
             if not stored.created and not store.blobs.exists(stored.key):
                 # The identical blob this upload found was deleted with its last pin
                 # before this pin was recorded: never keep a pin without its bytes.
@@ -303,7 +304,7 @@ class PinScope:
             if stored.created and not store.blob_is_referenced(stored.media.sha256):
                 store.blobs.delete(stored.key)
             raise
-        return self.get(pin.id)
+        return pin
 
     def get(self, pin_id: str) -> Pin:
         """The pin, if the caller can see it.

@@ -7,10 +7,11 @@ The steps, in order:
    a type outside the allowlist fails before anything is written;
 2. stream everything into a :class:`~pinsphere.backends.base.BlobWriter` in chunks, hashing as
    it goes; passing the size limit discards what was written and fails;
-3. commit under the content address ``originals/ab/cd/<sha256>`` (identical uploads share
-   one blob);
-4. check the stored file's integrity and read its dimensions without decoding pixels; a bad
-   file is removed again unless another pin already shares the blob.
+3. check the file's end marker and read its dimensions from the bytes kept while streaming
+   (the header at the start, the marker at the end) without decoding pixels, so that a bad
+   file is discarded before it is ever visible;
+4. commit under the content address ``originals/ab/cd/<sha256>`` (identical uploads share
+   one blob).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import IO
 
 from pinsphere.backends.base import BlobBackend
 from pinsphere.errors import InvalidInput, InvalidMedia, TooLarge
-from pinsphere.media.probe import check_integrity, probe_dimensions
+from pinsphere.media.probe import TAIL_SIZE, check_ends, read_dimensions
 from pinsphere.media.sniff import HEAD_SIZE, sniff
 from pinsphere.models import Media
 from pinsphere.settings import StoreSettings
@@ -88,6 +89,52 @@ def _read_head(stream: IO[bytes], size: int) -> bytes:
     return b"".join(parts)
 
 
+class _Measured:
+    """What streaming learns about a file: digest, size, and the bytes probing needs.
+
+    The first :data:`PROBE_HEAD_SIZE` bytes hold every supported image header (even after
+    large EXIF blocks), and the last :data:`~pinsphere.media.probe.TAIL_SIZE` bytes hold the
+    end marker; keeping both means the stored file never has to be read back.
+    """
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.head = bytearray()
+        self.tail = b""
+
+    def add(self, chunk: bytes) -> None:
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        if len(self.head) < PROBE_HEAD_SIZE:
+            self.head += chunk[: PROBE_HEAD_SIZE - len(self.head)]
+        self.tail = (
+            (self.tail + chunk)[-TAIL_SIZE:] if len(chunk) < TAIL_SIZE else chunk[-TAIL_SIZE:]
+        )
+
+    @property
+    def whole_file_in_head(self) -> bool:
+        return self.size <= len(self.head)
+
+
+PROBE_HEAD_SIZE = 256 * 1024
+"""How much of the start of an upload is kept in memory for reading its header."""
+
+
+def _check_and_measure(
+    measured: _Measured, mime_type: str, max_pixels: int
+) -> tuple[int | None, int | None] | None:
+    """Integrity and dimensions from the kept bytes; ``None`` when the header is longer
+    than what was kept (then the stored file must be read)."""
+    check_ends(bytes(measured.head[:12]), measured.tail, measured.size, mime_type)
+    try:
+        return read_dimensions(io.BytesIO(measured.head), mime_type, max_pixels=max_pixels)
+    except InvalidMedia:
+        if measured.whole_file_in_head:
+            raise
+        return None
+
+
 def store_original(
     source: Source,
     blobs: BlobBackend,
@@ -120,34 +167,37 @@ def store_original(
                 + ", ".join(sorted(settings.allowed_types)),
                 detected_type=mime_type,
             )
-        digest = hashlib.sha256()
-        size = 0
+        measured = _Measured()
         with blobs.writer() as writer:
             chunk = head
             while chunk:
-                size += len(chunk)
-                if size > settings.max_upload_bytes:
+                measured.add(chunk)
+                if measured.size > settings.max_upload_bytes:
                     raise TooLarge(
                         f"the file is larger than {settings.max_upload_bytes} bytes",
                         limit=settings.max_upload_bytes,
                     )
-                digest.update(chunk)
                 writer.write(chunk)
                 chunk = stream.read(settings.chunk_size)
-            sha256 = digest.hexdigest()
+            # Checked before committing, so that a bad file is never visible in the store.
+            dimensions = _check_and_measure(measured, mime_type, settings.max_image_pixels)
+            sha256 = measured.digest.hexdigest()
             key = original_key(sha256)
             created = writer.commit(key)
 
-    try:
-        with blobs.open(key) as stored:
-            check_integrity(stored, mime_type)
-            stored.seek(0)
-            width, height = probe_dimensions(
-                stored, mime_type, max_pixels=settings.max_image_pixels
-            )
-    except InvalidMedia:
-        if created and not is_referenced(sha256):
-            blobs.delete(key)
-        raise
-    media = Media(mime_type=mime_type, size=size, sha256=sha256, width=width, height=height)
+    if dimensions is None:
+        # Rare: a header larger than PROBE_HEAD_SIZE. Read it from the stored file.
+        try:
+            with blobs.open(key) as stored:
+                dimensions = read_dimensions(
+                    stored, mime_type, max_pixels=settings.max_image_pixels
+                )
+        except InvalidMedia:
+            if created and not is_referenced(sha256):
+                blobs.delete(key)
+            raise
+    width, height = dimensions
+    media = Media(
+        mime_type=mime_type, size=measured.size, sha256=sha256, width=width, height=height
+    )
     return StoredOriginal(media=media, key=key, created=created)

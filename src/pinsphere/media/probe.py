@@ -20,12 +20,20 @@ from PIL import Image
 
 from pinsphere.errors import InvalidMedia
 
-__all__ = ["DEFAULT_MAX_PIXELS", "check_integrity", "probe_dimensions"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "TAIL_SIZE",
+    "check_ends",
+    "check_integrity",
+    "probe_dimensions",
+    "read_dimensions",
+]
 
 DEFAULT_MAX_PIXELS = 100_000_000
 """Images declaring more pixels than this (width x height) are refused: 100 megapixels."""
 
-_TAIL_SIZE = 4096  # end markers are searched for in this many trailing bytes
+TAIL_SIZE = 4096
+"""End markers are searched for in this many trailing bytes."""
 _PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF"}
 _PNG_END = b"\x00\x00\x00\x00IEND\xae\x42\x60\x82"  # the IEND chunk: length 0, type, CRC
 _JPEG_EOI = b"\xff\xd9"
@@ -54,17 +62,34 @@ def check_integrity(fileobj: IO[bytes], mime_type: str) -> None:
     start = fileobj.tell()
     try:
         size = fileobj.seek(0, io.SEEK_END)
-        if size == 0:
-            raise InvalidMedia("the file is empty", detected_type=None)
-        fileobj.seek(max(0, size - _TAIL_SIZE))
-        tail = fileobj.read(_TAIL_SIZE)
-        if mime_type == "image/webp":
-            fileobj.seek(0)
-            complete = _webp_complete(fileobj.read(12), size)
-        else:
-            complete = _ends_well(tail, mime_type)
+        fileobj.seek(max(0, size - TAIL_SIZE))
+        tail = fileobj.read(TAIL_SIZE)
+        fileobj.seek(0)
+        head = fileobj.read(12)
     finally:
         fileobj.seek(start)
+    check_ends(head, tail, size, mime_type)
+
+
+def check_ends(head: bytes, tail: bytes, size: int, mime_type: str) -> None:
+    """:func:`check_integrity` on bytes already at hand (the upload keeps them while
+    streaming, so it needs no second read of the file).
+
+    Args:
+        head: At least the first 12 bytes of the file (all of it if shorter).
+        tail: The last :data:`TAIL_SIZE` bytes (all of it if shorter).
+        size: The file's length.
+        mime_type: The sniffed type.
+
+    Raises:
+        InvalidMedia: The file is empty or visibly truncated.
+    """
+    if size == 0:
+        raise InvalidMedia("the file is empty", detected_type=None)
+    if mime_type == "image/webp":
+        complete = _webp_complete(head[:12], size)
+    else:
+        complete = _ends_well(tail, mime_type)
     if not complete:
         raise InvalidMedia(
             f"the {mime_type} file is truncated or corrupt (its end marker is missing)",
@@ -108,6 +133,20 @@ def probe_dimensions(
             a zero or over-large canvas, or has a type this module cannot probe.
     """
     check_integrity(fileobj, mime_type)
+    return read_dimensions(fileobj, mime_type, max_pixels=max_pixels)
+
+
+def read_dimensions(
+    fileobj: IO[bytes], mime_type: str, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[int | None, int | None]:
+    """Width and height from the image's header, without the end-marker check.
+
+    ``fileobj`` may hold just the start of the file: headers come first. When it is too
+    short to hold the header, this fails like a corrupt file would.
+
+    Raises:
+        InvalidMedia: As :func:`probe_dimensions`.
+    """
     if mime_type.startswith("video/"):
         return None, None
     start = fileobj.tell()
