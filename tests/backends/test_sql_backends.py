@@ -309,5 +309,24 @@ class TestQueryPlans:
             plan = _plan(backend, Query(terms=(TagTerm(tag="common"),)))
         finally:
             backend.close()
+        # The page's ids come from walking the tag index newest first under a LIMIT; only
+        # those rows are fetched (and the final few sorted), never the whole tag.
         assert "Index Scan Backward using pin_tags_pkey" in plan, plan
-        assert "Sort" not in plan, plan
+        limit_at = plan.index("Limit")
+        assert limit_at < plan.index("Index Scan Backward using pin_tags_pkey"), plan
+        assert "Bitmap" not in plan, plan
+        assert "Hash Join" not in plan, plan
+
+    def test_postgresql_second_tag_is_a_per_row_probe(self, postgres_schema_url: str) -> None:
+        backend = SQLMetadataBackend.from_url(postgres_schema_url)
+        try:
+            pins = _many_pins(2000, tags=["common", "other"], visibility="public")
+            backend.insert_pins((pin, ()) for pin in pins)
+            with backend.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+            plan = _plan(backend, Query(terms=(TagTerm(tag="common"), TagTerm(tag="other"))))
+        finally:
+            backend.close()
+        assert "SubPlan" in plan, plan
+        assert "Hash Join" not in plan, plan
+        assert "Hash Semi Join" not in plan, plan

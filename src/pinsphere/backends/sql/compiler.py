@@ -145,9 +145,17 @@ def search_statement(
     source, from_, conditions = _compile(query, access, dialect, driver)
     if after is not None:
         conditions.append(source.key < after if query.order == "newest" else source.key > after)
+    order = source.key.desc() if query.order == "newest" else source.key.asc()
+    if dialect == "postgresql" and isinstance(driver, TagTerm) and not source.needs_pins:
+        # Find the page's ids in the tag index alone, then fetch those rows: otherwise the
+        # planner may merge-join against the whole pins index, newest first, to reach a tag
+        # whose pins are all old.
+        page = sa.select(source.key).select_from(from_).where(*conditions)
+        page = page.order_by(order).limit(limit)
+        pin_order = pins.c.id.desc() if query.order == "newest" else pins.c.id.asc()
+        return sa.select(*PIN_COLUMNS).where(pins.c.id.in_(page)).order_by(pin_order)
     if driver is not None:
         from_ = from_.join(pins, pins.c.id == source.key)
-    order = source.key.desc() if query.order == "newest" else source.key.asc()
     return (
         sa.select(*PIN_COLUMNS).select_from(from_).where(*conditions).order_by(order).limit(limit)
     )
@@ -210,6 +218,10 @@ def _matches(
             .where(other.c.tag == term.tag, other.c.pin_id == source.key)
             .limit(1)
         )
+        if dialect == "postgresql":
+            # PostgreSQL drops the LIMIT of an EXISTS and may then hash-join the probe,
+            # reading every row of a frequent tag; a scalar subquery stays a per-row probe.
+            return probe.scalar_subquery().is_not(None)
         return probe.exists()
     if isinstance(term, TextTerm):
         return _text_matches(term, dialect, source)
