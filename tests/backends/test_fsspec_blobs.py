@@ -8,7 +8,7 @@ import posixpath
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pinsphere.backends.base import BlobBackend
-from pinsphere.backends.fsspec_blobs import (
+from pinsphere.backends.fsspec import (
     STAGING_FOLDER,
     FsspecBlobBackend,
     FsspecBlobOptions,
-    _TranslatingReader,
+    register_options_model,
     validate_key,
 )
+from pinsphere.backends.fsspec import options as fsspec_options
+from pinsphere.backends.fsspec.readers import TranslatingReader
+from pinsphere.backends.fsspec.timestamps import as_utc, modified_time
 from pinsphere.errors import BackendUnavailable, InvalidInput, NotFound, UnknownBackend
 from pinsphere.registry import BackendRegistry
 from pinsphere.testing.blobs import BlobBackendSuite
@@ -191,8 +194,8 @@ def test_protocol_options_model_is_used_and_passed_to_the_filesystem(
 
 def test_registry_routes_file_memory_and_unregistered_fsspec_protocols(tmp_path: Path) -> None:
     registry = BackendRegistry()
-    registry.add_blob_backend("file", "pinsphere.backends.fsspec_blobs:FsspecBlobBackend")
-    registry.add_blob_backend("memory", "pinsphere.backends.fsspec_blobs:FsspecBlobBackend")
+    registry.add_blob_backend("file", "pinsphere.backends.fsspec:FsspecBlobBackend")
+    registry.add_blob_backend("memory", "pinsphere.backends.fsspec.backend:FsspecBlobBackend")
     local = registry.blob_backend(f"file://{tmp_path}")
     memory = registry.blob_backend("memory://")
     assert isinstance(local, FsspecBlobBackend)
@@ -427,10 +430,10 @@ def test_write_failure_is_backend_unavailable(
 def test_failed_commit_discards_the_staged_file(
     local: FsspecBlobBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing_publish(staged: str, key: str) -> bool:
+    def failing_link(src: str, dst: str) -> None:
         raise OSError(errno.EIO, "I/O error")
 
-    monkeypatch.setattr(local, "_publish_local", failing_publish)
+    monkeypatch.setattr(os, "link", failing_link)
     writer = local.writer()
     writer.write(b"data")
     with pytest.raises(BackendUnavailable):
@@ -454,7 +457,7 @@ class _FailingFile:
 
 
 def test_read_errors_after_open_are_translated() -> None:
-    reader = _TranslatingReader(_FailingFile(), "k")
+    reader = TranslatingReader(_FailingFile(), "k")
     with pytest.raises(BackendUnavailable) as caught:
         reader.read(10)
     assert isinstance(caught.value.__cause__, OSError)
@@ -487,3 +490,150 @@ def test_a_valid_key_never_leaves_the_root(key: str) -> None:
     normalised = posixpath.normpath(posixpath.join("/root", key))
     assert normalised == f"/root/{key}"
     assert not normalised.startswith(f"/root/{STAGING_FOLDER}/")
+
+
+# -- modification times -----------------------------------------------------------------------
+
+
+def test_modified_of_a_local_blob_is_its_file_time(local: FsspecBlobBackend) -> None:
+    put(local, "a/b", b"x")
+    path = Path(local.root) / "a" / "b"
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    assert local.modified("a/b") == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+
+
+def test_modified_in_memory_is_when_the_blob_got_its_key(memory: FsspecBlobBackend) -> None:
+    with memory.writer() as writer:
+        writer.write(b"slow upload")
+        [staged] = staged_files(memory)
+        started = datetime.now(UTC) - timedelta(hours=2)
+        memory.fs.store[staged].created = memory.fs.store[staged].modified = started
+        before = datetime.now(UTC)
+        writer.commit("k")
+    assert memory.modified("k") >= before
+
+
+def test_modified_on_a_generic_filesystem(tmp_path: Path) -> None:
+    backend = FsspecBlobBackend(DirFileSystem(path=str(tmp_path), fs=LocalFileSystem()), "s")
+    put(backend, "k", b"x")
+    os.utime(tmp_path / "s" / "k", (1_700_000_000, 1_700_000_000))
+    assert backend.modified("k") == datetime.fromtimestamp(1_700_000_000, UTC)
+    with pytest.raises(NotFound):
+        backend.modified("missing")
+
+
+class _TimelessFileSystem(DirFileSystem):
+    """A filesystem that reports no times at all, like some FTP and HTTP servers."""
+
+    _TIMES = ("mtime", "created", "LastModified")
+
+    def modified(self, path: str) -> datetime:
+        raise NotImplementedError
+
+    def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        info = super().info(path, **kwargs)
+        return {k: v for k, v in info.items() if k not in self._TIMES}
+
+    def ls(self, path: str, detail: bool = True, **kwargs: Any) -> Any:
+        entries = super().ls(path, detail=detail, **kwargs)
+        if not detail:
+            return entries
+        return [{k: v for k, v in e.items() if k not in self._TIMES} for e in entries]
+
+
+def test_a_filesystem_without_times(tmp_path: Path) -> None:
+    backend = FsspecBlobBackend(_TimelessFileSystem(path=str(tmp_path), fs=LocalFileSystem()), "s")
+    put(backend, "k", b"x")
+    with pytest.raises(BackendUnavailable, match="no time"):
+        backend.modified("k")
+    writer = backend.writer()
+    writer.write(b"x")
+    # Without a time an upload in progress looks like an abandoned one, so it stays.
+    assert backend.sweep_staging(timedelta(0)) == 0
+    writer.discard()
+
+
+class _InfoOnlyFileSystem:
+    """Stands in for a filesystem without a ``modified`` method."""
+
+    def modified(self, path: str) -> datetime:
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        ({"mtime": 1_700_000_000}, datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
+        (
+            {"LastModified": datetime(2024, 1, 1, 2, tzinfo=timezone(timedelta(hours=2)))},
+            datetime(2024, 1, 1, tzinfo=UTC),
+        ),
+        ({"created": "2024-01-01T00:00:00Z"}, datetime(2024, 1, 1, tzinfo=UTC)),
+        ({"size": 3}, None),
+    ],
+)
+def test_modified_time_falls_back_to_the_info_dict(
+    info: dict[str, Any], expected: datetime | None
+) -> None:
+    assert modified_time(_InfoOnlyFileSystem(), "p", info) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (datetime(2024, 5, 1, 12), datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        (
+            datetime(2024, 5, 1, 12, tzinfo=timezone(timedelta(hours=-5))),
+            datetime(2024, 5, 1, 17, tzinfo=UTC),
+        ),
+        (0, datetime(1970, 1, 1, tzinfo=UTC)),
+        (1.5, datetime(1970, 1, 1, 0, 0, 1, 500000, tzinfo=UTC)),
+        ("2024-05-01T12:00:00+02:00", datetime(2024, 5, 1, 10, tzinfo=UTC)),
+        ("yesterday", None),
+        (True, None),
+        (None, None),
+        (1e20, None),
+    ],
+)
+def test_times_are_normalised_to_aware_utc(value: object, expected: datetime | None) -> None:
+    when = as_utc(value)
+    assert when == expected
+    if when is not None:
+        assert when.tzinfo is UTC
+
+
+def test_modified_of_a_missing_local_blob_keeps_the_native_error(
+    local: FsspecBlobBackend,
+) -> None:
+    with pytest.raises(NotFound) as caught:
+        local.modified("missing")
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+
+
+# -- options per protocol ---------------------------------------------------------------------
+
+
+def test_registered_options_model_parses_its_protocol() -> None:
+    class NamedOptions(FsspecBlobOptions):
+        label: str = ""
+
+    assert FsspecBlobBackend.options_models is fsspec_options.OPTIONS_MODELS
+    register_options_model("MEMORY", NamedOptions)
+    try:
+        backend = FsspecBlobBackend.from_url("memory://?label=x")
+        backend.close()
+    finally:
+        del fsspec_options.OPTIONS_MODELS["memory"]
+    assert backend.options == NamedOptions(label="x")
+
+
+def test_the_default_plugin_names_this_backend() -> None:
+    from pinsphere.default_plugins import backends
+
+    registry = BackendRegistry()
+    backends.pinsphere_register_backends(registry)
+    blobs = registry.blob_backend("memory://")
+    try:
+        assert type(blobs) is FsspecBlobBackend
+    finally:
+        blobs.close()

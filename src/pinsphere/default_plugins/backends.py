@@ -7,7 +7,7 @@ from pinsphere.registry import BackendRegistry
 
 _SQL_METADATA = "pinsphere.backends.sql.metadata:SQLMetadataBackend"
 _SQL_USERS = "pinsphere.backends.sql.users:SQLUserBackend"
-_FSSPEC = "pinsphere.backends.fsspec_blobs:FsspecBlobBackend"
+_FSSPEC = "pinsphere.backends.fsspec:FsspecBlobBackend"
 
 
 @hookimpl

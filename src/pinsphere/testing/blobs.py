@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -38,6 +39,9 @@ BAD_KEYS = (
 
 _CHUNK = 64 * 1024
 _LARGE = 5 * 1024 * 1024
+# File times are coarse (some filesystems keep whole seconds) and may come from a server's
+# clock rather than this machine's, so "now" is only known to a few seconds.
+_CLOCK_SLACK = timedelta(seconds=5)
 
 
 def _stream(seed: bytes, total: int, chunk: int = _CHUNK) -> Iterator[bytes]:
@@ -219,6 +223,50 @@ class BlobBackendSuite:
         assert backend.exists("there/blob") is True
         assert backend.exists("there") is False  # a folder of blobs is not a blob
 
+    # -- modified ---------------------------------------------------------------------------
+
+    def test_modified_of_a_new_blob_is_now_in_utc(self, backend: BlobBackend) -> None:
+        before = datetime.now(UTC)
+        _put(backend, "dated/blob", b"x")
+        after = datetime.now(UTC)
+        when = backend.modified("dated/blob")
+        assert when.tzinfo is not None
+        assert when.utcoffset() == timedelta(0)
+        assert before - _CLOCK_SLACK <= when <= after + _CLOCK_SLACK
+
+    def test_modified_of_missing_is_not_found(self, backend: BlobBackend) -> None:
+        with pytest.raises(NotFound):
+            backend.modified("no/such/blob")
+        _put(backend, "folder/inside", b"x")
+        with pytest.raises(NotFound):
+            backend.modified("folder")
+
+    # -- sweeping staged writes -------------------------------------------------------------
+
+    def test_sweep_removes_an_abandoned_write_and_keeps_a_fresh_one(
+        self, backend: BlobBackend
+    ) -> None:
+        _put(backend, "committed/blob", b"kept")
+        abandoned = backend.writer()
+        abandoned.write(b"half an upload, then the process died")
+        try:
+            assert backend.sweep_staging(timedelta(hours=1)) == 0
+            assert backend.sweep_staging(timedelta(0)) == 1
+            assert backend.sweep_staging(timedelta(0)) == 0
+        finally:
+            # The writer's owner may still discard it; that must not fail after a sweep.
+            abandoned.discard()
+        assert list(backend.keys()) == ["committed/blob"]
+        assert _read_all(backend, "committed/blob") == b"kept"
+
+    def test_sweep_never_touches_committed_blobs(self, backend: BlobBackend) -> None:
+        for key in ("originals/ab/one", "thumbs/ab/one", "top"):
+            _put(backend, key, key.encode())
+        assert backend.sweep_staging(timedelta(0)) == 0
+        assert sorted(backend.keys()) == ["originals/ab/one", "thumbs/ab/one", "top"]
+        for key in ("originals/ab/one", "thumbs/ab/one", "top"):
+            assert _read_all(backend, key) == key.encode()
+
     # -- delete -----------------------------------------------------------------------------
 
     def test_delete_removes_and_is_idempotent(self, backend: BlobBackend) -> None:
@@ -270,6 +318,8 @@ class BlobBackendSuite:
             backend.size(key)
         with pytest.raises(InvalidInput):
             backend.exists(key)
+        with pytest.raises(InvalidInput):
+            backend.modified(key)
         with pytest.raises(InvalidInput):
             backend.delete(key)
         with backend.writer() as writer, pytest.raises(InvalidInput):

@@ -1,0 +1,256 @@
+"""Staged writers: a blob is written under the staging folder, then published under its key.
+
+Each writer class carries the publish strategy of its kind of filesystem:
+
+* :class:`LocalWriter`: a hard link, which never replaces an existing file (a rename where
+  the filesystem cannot link), with optional fsync of the file and its folder;
+* :class:`MemoryWriter`: a move of the entry in the memory filesystem's dict, under a lock;
+* :class:`FsspecWriter`: ``fs.mv`` (a rename, or an object store's copy, which also
+  publishes the object whole).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from contextlib import suppress
+from typing import Any, Literal
+
+from pinsphere.backends.base import BlobWriter
+from pinsphere.backends.fsspec import memory
+from pinsphere.backends.fsspec.errors import translated
+from pinsphere.backends.fsspec.keys import validate_key
+from pinsphere.errors import InvalidInput, PinsphereError
+
+__all__ = ["FsspecWriter", "LocalWriter", "MemoryWriter", "StagedWriter", "fsync_folder"]
+
+_PUBLISH_ATTEMPTS = 3
+# errno values meaning "this filesystem cannot hard-link"; commit then falls back to rename.
+_NO_HARD_LINKS = frozenset(
+    {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EXDEV, errno.EMLINK}
+)
+
+
+def fsync_folder(path: str) -> None:
+    """Flush a folder's entries, so that a new name survives a crash (POSIX only)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # platforms that cannot open folders (Windows) have no folder fsync
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class StagedWriter(BlobWriter):
+    """The state machine every writer shares: open, then committed or discarded once.
+
+    Subclasses write to the staged file and publish it; this class validates the key, turns
+    native errors into :mod:`pinsphere.errors` and removes the staged file on any failure.
+
+    Args:
+        staged: The staged file's path.
+        root: The store's root; a key's blob lives at ``<root>/<key>``.
+    """
+
+    def __init__(self, staged: str, root: str) -> None:
+        self._staged = staged
+        self._root = root
+        self._state: Literal["open", "committed", "discarded"] = "open"
+
+    def write(self, chunk: bytes) -> None:
+        """Append bytes.
+
+        Raises:
+            InvalidInput: The writer was committed or discarded already.
+            BackendUnavailable: The filesystem failed.
+        """
+        self._check_open()
+        with translated("write a staged blob"):
+            self._write(chunk)
+
+    def commit(self, key: str) -> bool:
+        """Make the bytes readable under ``key``; any failure discards them.
+
+        Returns:
+            ``False`` when a blob already had this key (it is kept; these bytes go).
+
+        Raises:
+            InvalidInput: The key is bad, or the writer was committed or discarded already.
+            BackendUnavailable: The filesystem failed.
+        """
+        self._check_open()
+        try:
+            validate_key(key)
+            with translated(f"commit blob {key!r}"):
+                self._finish()
+                published = self._publish(key, f"{self._root}/{key}")
+        except BaseException:
+            # Leave nothing behind; the commit's own error is the one worth reporting.
+            with suppress(PinsphereError):
+                self.discard()
+            raise
+        self._state = "committed"
+        return published
+
+    def discard(self) -> None:
+        """Throw the bytes away. Safe to call twice, after commit, or after a sweep."""
+        if self._state != "open":
+            return
+        self._state = "discarded"
+        with translated("discard a staged blob"):
+            self._drop()
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise InvalidInput(f"this blob writer is {self._state}")
+
+    def _write(self, chunk: bytes) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        """Flush and close the staged file."""
+        raise NotImplementedError
+
+    def _publish(self, key: str, final: str) -> bool:
+        """Give the staged file the path ``final``; ``False`` when it was taken."""
+        raise NotImplementedError
+
+    def _drop(self) -> None:
+        """Close and remove the staged file; it may be gone already."""
+        raise NotImplementedError
+
+
+class LocalWriter(StagedWriter):
+    """Writes a blob in a local folder through the ``os`` module.
+
+    Args:
+        staged: The staged file's path.
+        root: The store's root folder.
+        chunk_size: Write buffer size in bytes.
+        fsync: Flush the file and its new folder entry to the disk before commit returns.
+    """
+
+    def __init__(self, staged: str, root: str, *, chunk_size: int, fsync: bool) -> None:
+        super().__init__(staged, root)
+        self._fsync = fsync
+        with translated("start a staged blob"):
+            try:
+                self._file = open(staged, "xb", buffering=chunk_size)  # noqa: SIM115
+            except FileNotFoundError:
+                # Someone removed the staging folder (a manual clean-up): make it again.
+                os.makedirs(os.path.dirname(staged), exist_ok=True)
+                self._file = open(staged, "xb", buffering=chunk_size)  # noqa: SIM115
+
+    def _write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+
+    def _finish(self) -> None:
+        self._file.flush()
+        if self._fsync:
+            os.fsync(self._file.fileno())
+        self._file.close()
+
+    def _publish(self, key: str, final: str) -> bool:
+        parent = os.path.dirname(final)
+        for attempt in range(_PUBLISH_ATTEMPTS):
+            try:
+                # A hard link never replaces an existing file, so two writers racing for one
+                # key get exactly one True between them.
+                os.link(self._staged, final)
+            except FileExistsError:
+                if not os.path.isfile(final):
+                    raise InvalidInput(f"blob key {key!r} is a folder of other blobs") from None
+                os.unlink(self._staged)
+                return False
+            except FileNotFoundError:
+                # The key's folder does not exist yet (folders are made only when missing,
+                # which saves a syscall per commit), or a concurrent delete pruned it.
+                if attempt + 1 == _PUBLISH_ATTEMPTS or not os.path.exists(self._staged):
+                    raise
+                try:
+                    os.makedirs(parent, exist_ok=True)
+                except (FileExistsError, NotADirectoryError) as exc:
+                    raise InvalidInput(f"blob key {key!r} runs through another blob") from exc
+                continue
+            except NotADirectoryError as exc:
+                raise InvalidInput(f"blob key {key!r} runs through another blob") from exc
+            except OSError as exc:
+                if exc.errno not in _NO_HARD_LINKS:
+                    raise
+                return self._publish_by_rename(final)
+            os.unlink(self._staged)
+            if self._fsync:
+                fsync_folder(parent)
+            return True
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _publish_by_rename(self, final: str) -> bool:
+        # Without hard links "exists, then rename" can race; the loser overwrites the same
+        # bytes (keys are content addresses), so the only harm is a second True.
+        if os.path.lexists(final):
+            os.unlink(self._staged)
+            return False
+        os.replace(self._staged, final)
+        if self._fsync:
+            fsync_folder(os.path.dirname(final))
+        return True
+
+    def _drop(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            # Missing: never created, or swept already.
+            with suppress(FileNotFoundError):
+                os.unlink(self._staged)
+
+
+class FsspecWriter(StagedWriter):
+    """Writes a blob through the generic fsspec calls.
+
+    Args:
+        fs: The fsspec filesystem.
+        staged: The staged file's path on it.
+        root: The store's root folder on it.
+    """
+
+    def __init__(self, fs: Any, staged: str, root: str) -> None:
+        super().__init__(staged, root)
+        self._fs = fs
+        with translated("start a staged blob"):
+            self._file: Any = fs.open(staged, "wb")
+
+    def _write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+
+    def _finish(self) -> None:
+        self._file.close()
+
+    def _publish(self, key: str, final: str) -> bool:
+        if self._fs.isfile(final):
+            self._fs.rm_file(self._staged)
+            return False
+        # Filesystems with real folders (sftp, smb...) need the parent; object stores
+        # treat this as a no-op.
+        self._fs.makedirs(final.rpartition("/")[0], exist_ok=True)
+        self._fs.mv(self._staged, final)
+        return True
+
+    def _drop(self) -> None:
+        try:
+            # Closing uploads what was buffered, into the staging folder; removing it after
+            # is the one way every fsspec filesystem supports to abandon a write.
+            self._file.close()
+        finally:
+            with suppress(FileNotFoundError):
+                self._fs.rm_file(self._staged)
+
+
+class MemoryWriter(FsspecWriter):
+    """Writes a blob in fsspec's memory filesystem, publishing it by moving its entry."""
+
+    def _publish(self, key: str, final: str) -> bool:
+        # Unlike fsspec's mv (copy, then delete), moving the entry does not duplicate the
+        # bytes, and under the lock "exists, then move" is one step.
+        return memory.move_if_absent(self._fs, self._staged, final)
