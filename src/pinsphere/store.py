@@ -9,6 +9,7 @@ decided inside the backend's query, then checks actions with :func:`pinsphere.po
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,13 @@ __all__ = ["BoardManager", "PinScope", "PinStore", "SweepReport"]
 
 MAX_TITLE_LENGTH = 300
 MAX_DESCRIPTION_LENGTH = 10_000
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(text: str, order: str | None) -> Query:
+    # Queries are immutable and the same searches repeat (a grid's tag, the next page), so
+    # parsing each distinct text once keeps the parser off the hot path.
+    return parse_query(text, order=order)
 
 
 def _now() -> datetime:
@@ -405,7 +413,7 @@ class PinScope:
             if order is not None:
                 parsed = parsed.model_copy(update={"order": order})
         else:
-            parsed = parse_query(query, order=order)
+            parsed = _parse(query, order)
         if any(isinstance(term, OwnerTerm) for term in parsed.terms):
             parsed = parsed.model_copy(
                 update={"terms": tuple(self._resolve_owner(term) for term in parsed.terms)}
