@@ -168,7 +168,7 @@ class Report:
                         r.database,
                         str(r.files),
                         f"{r.pinsphere_files_per_s:,.0f} files/s (scope.upload)",
-                        f"{r.hand_files_per_s:,.0f} files/s (sha256+fsync+rename)",
+                        f"{r.hand_files_per_s:,.0f} files/s (sha256+fsync+rename+fsync dir)",
                         f"{r.ratio:.2f}",
                         f"<= {r.target}",
                         _verdict(r.met),

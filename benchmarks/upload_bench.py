@@ -1,8 +1,9 @@
 """Uploads: ``scope.upload(bytes)`` on SQLite and local files against doing it by hand.
 
 The hand-written side does the minimum a crash-safe content-addressed store needs: hash the
-bytes, write them to a temporary file, ``fsync`` it and rename it to its digest in a plain
-folder. Pinsphere also sniffs the type, checks the image's integrity, reads its dimensions
+bytes, write them to a temporary file, ``fsync`` it, rename it to its digest in a plain folder
+and ``fsync`` the folder (without that last step a power cut can lose the rename, leaving a
+recorded pin without its file, so Pinsphere does it too). Pinsphere also sniffs the type, checks the image's integrity, reads its dimensions
 and records the pin in SQLite; the ratio says what all that costs on top.
 """
 
@@ -47,6 +48,11 @@ def _by_hand(data: bytes, folder: Path) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(staging, folder / digest)
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def run_upload(cache: Path, count: int, seed: int, report: Report, *, quiet: bool) -> None:
