@@ -52,6 +52,12 @@ def normalize_email(raw: str | None) -> str | None:
     return email
 
 
+def _found(user: User | None) -> User:
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
 def _check_role(role: str) -> Role:
     if role not in get_args(Role):
         raise InvalidInput(f"unknown role {role!r}; one of: admin, member, viewer")
@@ -139,10 +145,7 @@ class UserManager:
         Raises:
             NotFound: No such user.
         """
-        user = self._backend.get_user(user_id)
-        if user is None:
-            raise NotFound("no such user")
-        return user
+        return _found(self._backend.get_user(user_id))
 
     def find(self, username: str) -> User:
         """The user with this username (case-insensitive).
@@ -150,10 +153,7 @@ class UserManager:
         Raises:
             NotFound: No such user.
         """
-        user = self._backend.find_user(username)
-        if user is None:
-            raise NotFound("no such user")
-        return user
+        return _found(self._backend.find_user(username))
 
     def find_by_email(self, email: str) -> User:
         """The user with this e-mail (case-insensitive).
@@ -161,10 +161,7 @@ class UserManager:
         Raises:
             NotFound: No such user.
         """
-        user = self._backend.find_user_by_email(email)
-        if user is None:
-            raise NotFound("no such user")
-        return user
+        return _found(self._backend.find_user_by_email(email))
 
     def list(self, *, limit: int = 100, after: str | None = None) -> list[User]:
         """Users by username (case-insensitive order), after the given username."""
@@ -172,10 +169,7 @@ class UserManager:
 
     def _update(self, user: User | str, changes: UserChanges) -> User:
         user_id = user.id if isinstance(user, User) else user
-        updated = self._backend.update_user(user_id, changes)
-        if updated is None:
-            raise NotFound("no such user")
-        return updated
+        return _found(self._backend.update_user(user_id, changes))
 
     def set_role(self, user: User | str, role: Role | str) -> User:
         """Change a user's role."""
