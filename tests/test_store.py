@@ -493,3 +493,74 @@ class TestUsers:
         assert [pin.id for pin in store.anonymous.search().items] == [kept.id]
         assert store.as_user(bob).boards.list() == []
         assert stored_originals(store) == [original_key(kept.media.sha256)]
+
+
+class TestRefreshTokens:
+    def test_rotation_issues_a_new_token_each_time(
+        self, store: pinsphere.PinStore, alice: pinsphere.User
+    ) -> None:
+        first = store.refresh_tokens.issue(alice)
+        user, second = store.refresh_tokens.rotate(first)
+        assert user.id == alice.id
+        assert second != first
+        user, third = store.refresh_tokens.rotate(second)
+        assert third not in (first, second)
+
+    def test_reuse_revokes_the_whole_family(
+        self, store: pinsphere.PinStore, alice: pinsphere.User
+    ) -> None:
+        stolen = store.refresh_tokens.issue(alice)
+        _, current = store.refresh_tokens.rotate(stolen)
+        with pytest.raises(errors.AuthenticationError):
+            store.refresh_tokens.rotate(stolen)
+        # The legitimate holder's newer token died with the family.
+        with pytest.raises(errors.AuthenticationError):
+            store.refresh_tokens.rotate(current)
+
+    def test_other_families_survive_a_reuse(
+        self, store: pinsphere.PinStore, alice: pinsphere.User
+    ) -> None:
+        laptop = store.refresh_tokens.issue(alice)
+        phone = store.refresh_tokens.issue(alice)
+        store.refresh_tokens.rotate(laptop)
+        with pytest.raises(errors.AuthenticationError):
+            store.refresh_tokens.rotate(laptop)
+        store.refresh_tokens.rotate(phone)
+
+    def test_sign_out_password_change_and_disable_end_sessions(
+        self, store: pinsphere.PinStore, alice: pinsphere.User
+    ) -> None:
+        token = store.refresh_tokens.issue(alice)
+        store.refresh_tokens.revoke(token)
+        with pytest.raises(errors.AuthenticationError):
+            store.refresh_tokens.rotate(token)
+
+        token = store.refresh_tokens.issue(alice)
+        store.users.set_password(alice, "a-brand-new-password")
+        with pytest.raises(errors.AuthenticationError):
+            store.refresh_tokens.rotate(token)
+
+        token = store.refresh_tokens.issue(alice)
+        store.users.disable(alice)
+        with pytest.raises(errors.AuthenticationError):
+            store.refresh_tokens.rotate(token)
+
+    @pytest.mark.parametrize("forged", ["", "short", "x" * 43, "é" * 50, "a" * 5000])
+    def test_forged_tokens(self, store: pinsphere.PinStore, forged: str) -> None:
+        with pytest.raises(errors.AuthenticationError):
+            store.refresh_tokens.rotate(forged)
+
+    def test_expired_tokens_fail_and_are_purged(self, store: pinsphere.PinStore) -> None:
+        short_lived = pinsphere.PinStore(
+            metadata=store.metadata,
+            users=store.user_backend,
+            blobs=store.blobs,
+            settings=store.settings.model_copy(
+                update={"refresh_token_lifetime": timedelta(microseconds=1)}
+            ),
+        )
+        user = short_lived.users.create("carol", password="carol-password")
+        token = short_lived.refresh_tokens.issue(user)
+        with pytest.raises(errors.AuthenticationError):
+            short_lived.refresh_tokens.rotate(token)
+        assert short_lived.refresh_tokens.purge_expired() >= 1

@@ -184,17 +184,22 @@ class UserManager:
         return self._update(user, UserChanges(email=normalize_email(email) or ""))
 
     def disable(self, user: User | str) -> User:
-        """Stop a user from signing in (their pins stay as they are)."""
-        return self._update(user, UserChanges(disabled=True))
+        """Stop a user from signing in and end their sessions (their pins stay as they are)."""
+        disabled = self._update(user, UserChanges(disabled=True))
+        self._backend.revoke_refresh_tokens(user_id=disabled.id)
+        return disabled
 
     def enable(self, user: User | str) -> User:
         """Let a disabled user sign in again."""
         return self._update(user, UserChanges(disabled=False))
 
     def set_password(self, user: User | str, password: str) -> User:
-        """Replace a user's password."""
+        """Replace a user's password and sign them out everywhere."""
         self._check_password(password)
-        return self._update(user, UserChanges(password_hash=self._passwords.hash(password)))
+        updated = self._update(user, UserChanges(password_hash=self._passwords.hash(password)))
+        # A new password ends every session the old one started.
+        self._backend.revoke_refresh_tokens(user_id=updated.id)
+        return updated
 
     def change_password(self, user: User, old_password: str, new_password: str) -> User:
         """Replace a user's password after checking the current one.

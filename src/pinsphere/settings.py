@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["DEFAULT_ALLOWED_TYPES", "PasswordHashing", "StoreSettings"]
@@ -42,6 +44,7 @@ class StoreSettings(BaseModel):
         chunk_size: Bytes read and written per step when streaming blobs.
         max_page_size: The largest ``limit`` a search accepts.
         min_password_length: Shorter passwords are refused.
+        refresh_token_lifetime: How long a refresh token stays usable.
         password_hashing: Argon2id parameters.
     """
 
@@ -53,4 +56,5 @@ class StoreSettings(BaseModel):
     chunk_size: int = Field(default=1024 * 1024, gt=0)
     max_page_size: int = Field(default=200, gt=0)
     min_password_length: int = Field(default=8, ge=1)
+    refresh_token_lifetime: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
     password_hashing: PasswordHashing = PasswordHashing()

@@ -36,6 +36,7 @@ from pinsphere.models import VISIBILITIES, Board, Page, Pin, TagCount, User, Vis
 from pinsphere.policy import AccessRule, Action, Principal, access_rule, can
 from pinsphere.query import OwnerTerm, Query
 from pinsphere.search import parse_query
+from pinsphere.sessions import RefreshTokens
 from pinsphere.settings import StoreSettings
 from pinsphere.tags import normalize_board_name, normalize_tag, normalize_tags
 from pinsphere.upload import ORIGINALS_PREFIX, Source, original_key, store_original
@@ -95,6 +96,7 @@ class PinStore:
         blobs: The blob backend.
         settings: Upload limits, page sizes, password hashing.
         users: Account management (not permission-checked; for the embedding application).
+        refresh_tokens: Sign-in sessions: rotating refresh tokens with reuse detection.
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class PinStore:
         self.blobs = blobs
         self.settings = settings or StoreSettings()
         self.users = UserManager(users, self.settings)
+        self.refresh_tokens = RefreshTokens(users, self.settings.refresh_token_lifetime)
 
     def as_user(self, user: User | str) -> PinScope:
         """A scope in which every call is checked as ``user``.

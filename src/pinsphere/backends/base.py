@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import IO, ClassVar, Self, TypeVar
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pinsphere.errors import InvalidInput
 from pinsphere.models import Board, Pin, TagCount, User, Visibility
@@ -39,6 +39,7 @@ __all__ = [
     "MetadataBackend",
     "MetadataCapabilities",
     "PinChanges",
+    "RefreshTokenRecord",
     "UserBackend",
     "UserCapabilities",
     "UserChanges",
@@ -273,7 +274,7 @@ class UserCapabilities(BaseModel):
 
 
 class UserChanges(BaseModel):
-    """A partial update of a user; ``None`` means leave as it is."""
+    """A partial update of a user; ``None`` means leave as it is (``email=""`` clears it)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -281,6 +282,34 @@ class UserChanges(BaseModel):
     role: str | None = None
     disabled: bool | None = None
     password_hash: str | None = None
+
+
+class RefreshTokenRecord(BaseModel):
+    """A stored refresh token (only its hash), one link in a chain of rotations.
+
+    Every token issued at one sign-in shares a ``family_id``; rotating a token marks it used
+    and issues the next in the family. Presenting a used token again means it was stolen,
+    and the whole family is revoked.
+
+    Attributes:
+        token_hash: SHA-256 hex digest of the token; the token itself is never stored.
+        family_id: Shared by every token descended from one sign-in.
+        user_id: Whose token it is.
+        created_at: When it was issued (UTC).
+        expires_at: When it stops working (UTC).
+        used_at: When it was rotated, or ``None`` while unused.
+        revoked: The family was revoked (sign-out, reuse detected, password change).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    family_id: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked: bool = False
 
 
 class UserBackend(abc.ABC):
@@ -342,11 +371,49 @@ class UserBackend(abc.ABC):
 
     @abc.abstractmethod
     def delete_user(self, user_id: str) -> bool:
-        """Delete the account; ``False`` when absent."""
+        """Delete the account and its refresh tokens; ``False`` when absent."""
 
     @abc.abstractmethod
     def list_users(self, *, limit: int = 100, after: str | None = None) -> list[User]:
         """Users ordered by case-folded username, after the given username (keyset)."""
+
+    # -- refresh tokens ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_refresh_token(self, record: RefreshTokenRecord) -> None:
+        """Store a newly issued refresh token.
+
+        Raises:
+            Conflict: A token with this hash exists.
+            NotFound: The user does not exist.
+        """
+
+    @abc.abstractmethod
+    def get_refresh_token(self, token_hash: str) -> RefreshTokenRecord | None:
+        """The token with this hash, or ``None``."""
+
+    @abc.abstractmethod
+    def use_refresh_token(self, token_hash: str, when: datetime) -> bool:
+        """Mark a token used, atomically: only one of several concurrent callers wins.
+
+        Returns:
+            ``True`` when this call marked it; ``False`` when it was already used, revoked
+            or absent.
+        """
+
+    @abc.abstractmethod
+    def revoke_refresh_tokens(
+        self, *, family_id: str | None = None, user_id: str | None = None
+    ) -> int:
+        """Revoke every token of a family, or of a user (one of the two must be given).
+
+        Returns:
+            How many tokens were newly revoked.
+        """
+
+    @abc.abstractmethod
+    def purge_refresh_tokens(self, expired_before: datetime) -> int:
+        """Delete tokens that expired before ``expired_before``; returns how many."""
 
 
 class BlobCapabilities(BaseModel):

@@ -13,10 +13,13 @@ yields a fresh, empty backend::
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from pinsphere.backends.base import UserBackend, UserChanges
-from pinsphere.errors import Conflict, InvalidInput, PinsphereError
+from pinsphere.backends.base import RefreshTokenRecord, UserBackend, UserChanges
+from pinsphere.errors import Conflict, InvalidInput, NotFound, PinsphereError
 from pinsphere.models import User
 from pinsphere.testing.factories import make_user
 
@@ -254,6 +257,99 @@ class UserBackendSuite:
             seen.extend(_names(page))
             after = page[-1].username
         assert seen == sorted(names, key=str.casefold)
+
+    # -- e-mail clearing ----------------------------------------------------------------------
+
+    def test_an_empty_email_clears_it_and_frees_it(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice", email="a@example.com"), None)
+        cleared = backend.update_user(user.id, UserChanges(email=""))
+        assert cleared is not None
+        assert cleared.email is None
+        assert backend.find_user_by_email("a@example.com") is None
+        backend.create_user(make_user("bob", email="A@example.com"), None)
+
+    # -- refresh tokens -----------------------------------------------------------------------
+
+    def test_refresh_token_round_trip(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice"), None)
+        record = _token(user, "1", family="f1")
+        backend.add_refresh_token(record)
+        assert backend.get_refresh_token(record.token_hash) == record
+        assert backend.get_refresh_token("f" * 64) is None
+
+    def test_refresh_token_hash_is_unique(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice"), None)
+        backend.add_refresh_token(_token(user, "1", family="f1"))
+        with pytest.raises(Conflict):
+            backend.add_refresh_token(_token(user, "1", family="f2"))
+
+    def test_refresh_token_needs_a_user(self, backend: UserBackend) -> None:
+        ghost = make_user("ghost")
+        with pytest.raises(NotFound):
+            backend.add_refresh_token(_token(ghost, "1", family="f1"))
+
+    def test_a_token_is_used_once(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice"), None)
+        record = _token(user, "1", family="f1")
+        backend.add_refresh_token(record)
+        assert backend.use_refresh_token(record.token_hash, _NOW) is True
+        assert backend.use_refresh_token(record.token_hash, _NOW) is False
+        stored = backend.get_refresh_token(record.token_hash)
+        assert stored is not None
+        assert stored.used_at == _NOW
+        assert backend.use_refresh_token("0" * 64, _NOW) is False
+
+    def test_revoking_a_family_or_a_user(self, backend: UserBackend) -> None:
+        alice = backend.create_user(make_user("alice"), None)
+        bob = backend.create_user(make_user("bob"), None)
+        a1, a2, a3 = (
+            _token(alice, n, family=f) for n, f in (("1", "f1"), ("2", "f1"), ("3", "f2"))
+        )
+        b1 = _token(bob, "4", family="f3")
+        for record in (a1, a2, a3, b1):
+            backend.add_refresh_token(record)
+        assert backend.revoke_refresh_tokens(family_id="f1") == 2
+        assert backend.revoke_refresh_tokens(family_id="f1") == 0
+        assert backend.use_refresh_token(a1.token_hash, _NOW) is False
+        assert backend.use_refresh_token(a3.token_hash, _NOW) is True
+        assert backend.revoke_refresh_tokens(user_id=alice.id) == 1
+        stored = backend.get_refresh_token(b1.token_hash)
+        assert stored is not None
+        assert not stored.revoked
+        with pytest.raises(InvalidInput):
+            backend.revoke_refresh_tokens()
+
+    def test_purging_expired_tokens(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice"), None)
+        old = _token(user, "1", family="f1", expires=_NOW - timedelta(days=1))
+        fresh = _token(user, "2", family="f1", expires=_NOW + timedelta(days=1))
+        backend.add_refresh_token(old)
+        backend.add_refresh_token(fresh)
+        assert backend.purge_refresh_tokens(_NOW) == 1
+        assert backend.get_refresh_token(old.token_hash) is None
+        assert backend.get_refresh_token(fresh.token_hash) == fresh
+
+    def test_deleting_a_user_deletes_their_tokens(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice"), None)
+        record = _token(user, "1", family="f1")
+        backend.add_refresh_token(record)
+        backend.delete_user(user.id)
+        assert backend.get_refresh_token(record.token_hash) is None
+
+
+_NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def _token(
+    user: User, seed: str, *, family: str, expires: datetime | None = None
+) -> RefreshTokenRecord:
+    return RefreshTokenRecord(
+        token_hash=hashlib.sha256(seed.encode()).hexdigest(),
+        family_id=family,
+        user_id=user.id,
+        created_at=_NOW - timedelta(hours=1),
+        expires_at=expires or _NOW + timedelta(days=30),
+    )
 
 
 def _names(users: list[User]) -> list[str]:

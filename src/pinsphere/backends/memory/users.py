@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from typing import Self
 
 from pydantic import ValidationError
 
-from pinsphere.backends.base import UserBackend, UserCapabilities, UserChanges
+from pinsphere.backends.base import (
+    RefreshTokenRecord,
+    UserBackend,
+    UserCapabilities,
+    UserChanges,
+)
 from pinsphere.backends.memory import parse_memory_url
-from pinsphere.errors import BackendUnavailable, Conflict, InvalidInput
+from pinsphere.errors import BackendUnavailable, Conflict, InvalidInput, NotFound
 from pinsphere.models import User
 
 __all__ = ["MemoryUserBackend"]
@@ -32,6 +38,7 @@ class MemoryUserBackend(UserBackend):
         self._lock = threading.Lock()
         self._users: dict[str, User] = {}
         self._password_hashes: dict[str, str | None] = {}
+        self._refresh: dict[str, RefreshTokenRecord] = {}
         self._closed = False
 
     @classmethod
@@ -105,7 +112,7 @@ class MemoryUserBackend(UserBackend):
             user = self._users.get(user_id)
             if user is None:
                 return None
-            if changes.email is not None:
+            if changes.email:
                 owner = self._by_email(changes.email)
                 if owner is not None and owner.id != user_id:
                     raise Conflict(_TAKEN)
@@ -116,11 +123,12 @@ class MemoryUserBackend(UserBackend):
             return updated
 
     def delete_user(self, user_id: str) -> bool:
-        """Delete the account and its password hash; ``False`` when absent."""
+        """Delete the account, its password hash and refresh tokens; ``False`` when absent."""
         with self._lock:
             if self._users.pop(user_id, None) is None:
                 return False
             del self._password_hashes[user_id]
+            self._refresh = {h: r for h, r in self._refresh.items() if r.user_id != user_id}
             return True
 
     def list_users(self, *, limit: int = 100, after: str | None = None) -> list[User]:
@@ -131,6 +139,62 @@ class MemoryUserBackend(UserBackend):
         users = [u for u in users if position is None or u.username.casefold() > position]
         users.sort(key=lambda u: u.username.casefold())
         return users[: max(limit, 0)]
+
+    # -- refresh tokens ---------------------------------------------------------------------
+
+    def add_refresh_token(self, record: RefreshTokenRecord) -> None:
+        """Store a newly issued refresh token.
+
+        Raises:
+            Conflict: A token with this hash exists.
+            NotFound: The user does not exist.
+        """
+        with self._lock:
+            if record.user_id not in self._users:
+                raise NotFound("no such user")
+            if record.token_hash in self._refresh:
+                raise Conflict("the refresh token exists already")
+            self._refresh[record.token_hash] = record
+
+    def get_refresh_token(self, token_hash: str) -> RefreshTokenRecord | None:
+        """The token with this hash, or ``None``."""
+        with self._lock:
+            return self._refresh.get(token_hash)
+
+    def use_refresh_token(self, token_hash: str, when: datetime) -> bool:
+        """Mark a token used; ``False`` when it was already used, revoked or absent."""
+        with self._lock:
+            record = self._refresh.get(token_hash)
+            if record is None or record.used_at is not None or record.revoked:
+                return False
+            self._refresh[token_hash] = record.model_copy(update={"used_at": when})
+            return True
+
+    def revoke_refresh_tokens(
+        self, *, family_id: str | None = None, user_id: str | None = None
+    ) -> int:
+        """Revoke every token of a family or of a user; returns how many were newly revoked."""
+        if family_id is None and user_id is None:
+            raise InvalidInput("name a token family or a user")
+        with self._lock:
+            hits = [
+                r
+                for r in self._refresh.values()
+                if not r.revoked
+                and (family_id is None or r.family_id == family_id)
+                and (user_id is None or r.user_id == user_id)
+            ]
+            for record in hits:
+                self._refresh[record.token_hash] = record.model_copy(update={"revoked": True})
+            return len(hits)
+
+    def purge_refresh_tokens(self, expired_before: datetime) -> int:
+        """Delete tokens that expired before ``expired_before``."""
+        with self._lock:
+            keep = {h: r for h, r in self._refresh.items() if r.expires_at >= expired_before}
+            purged = len(self._refresh) - len(keep)
+            self._refresh = keep
+            return purged
 
     # -- helpers (called with the lock held) ------------------------------------------------
 
@@ -160,6 +224,8 @@ def _apply(user: User, changes: UserChanges) -> User:
             if value is not None
         }
     )
+    if changes.email == "":
+        fields["email"] = None
     try:
         return User.model_validate(fields)
     except ValidationError as exc:

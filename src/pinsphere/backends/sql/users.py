@@ -7,13 +7,20 @@ race to create it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar, Self, cast
 
 import sqlalchemy as sa
 
-from pinsphere.backends.base import UserBackend, UserCapabilities, UserChanges
+from pinsphere.backends.base import (
+    RefreshTokenRecord,
+    UserBackend,
+    UserCapabilities,
+    UserChanges,
+)
 from pinsphere.backends.sql.engine import Database, open_database
 from pinsphere.backends.sql.migrate import upgrade
+from pinsphere.backends.sql.refresh_tokens import RefreshTokenTable
 from pinsphere.backends.sql.rows import USER_COLUMNS, to_utc, user_from_row
 from pinsphere.backends.sql.tables import users
 from pinsphere.errors import InvalidInput
@@ -38,6 +45,7 @@ class SQLUserBackend(UserBackend):
     def __init__(self, database: Database) -> None:
         """Use an opened database whose schema is current; see :meth:`from_url`."""
         self._db = database
+        self._refresh = RefreshTokenTable(database)
 
     @classmethod
     def from_url(cls, url: str) -> Self:
@@ -130,8 +138,9 @@ class SQLUserBackend(UserBackend):
             raise InvalidInput(f"unknown role {changes.role!r}; one of {', '.join(ROLES)}")
         values: dict[str, Any] = {}
         if changes.email is not None:
-            values["email"] = changes.email
-            values["email_key"] = _key(changes.email)
+            # An empty e-mail clears it.
+            values["email"] = changes.email or None
+            values["email_key"] = _key(changes.email or None)
         if changes.role is not None:
             values["role"] = changes.role
         if changes.disabled is not None:
@@ -151,7 +160,7 @@ class SQLUserBackend(UserBackend):
         return None if row is None else user_from_row(row)
 
     def delete_user(self, user_id: str) -> bool:
-        """Delete the account; ``False`` when absent."""
+        """Delete the account (its refresh tokens go with it); ``False`` when absent."""
         with self._db.write() as conn:
             done = conn.execute(users.delete().where(users.c.id == user_id))
         return done.rowcount > 0
@@ -164,3 +173,30 @@ class SQLUserBackend(UserBackend):
         with self._db.read() as conn:
             rows = conn.execute(statement).mappings().all()
         return [user_from_row(row) for row in rows]
+
+    def add_refresh_token(self, record: RefreshTokenRecord) -> None:
+        """Store a newly issued refresh token.
+
+        Raises:
+            Conflict: A token with this hash exists.
+            NotFound: The user does not exist.
+        """
+        self._refresh.add(record)
+
+    def get_refresh_token(self, token_hash: str) -> RefreshTokenRecord | None:
+        """The token with this hash, or ``None``."""
+        return self._refresh.get(token_hash)
+
+    def use_refresh_token(self, token_hash: str, when: datetime) -> bool:
+        """Mark a token used, atomically; ``False`` when used, revoked or absent."""
+        return self._refresh.use(token_hash, when)
+
+    def revoke_refresh_tokens(
+        self, *, family_id: str | None = None, user_id: str | None = None
+    ) -> int:
+        """Revoke every token of a family or of a user; how many were newly revoked."""
+        return self._refresh.revoke(family_id=family_id, user_id=user_id)
+
+    def purge_refresh_tokens(self, expired_before: datetime) -> int:
+        """Delete tokens that expired before ``expired_before``."""
+        return self._refresh.purge(expired_before)
