@@ -13,9 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from pinsphere.backends.base import MetadataBackend, PinChanges, UserBackend
-from pinsphere.backends.sql import compiler, schema_revision, upgrade_schema
+from pinsphere.backends.sql import schema_revision, upgrade_schema
+from pinsphere.backends.sql.drivers import choose_driver
 from pinsphere.backends.sql.engine import normalize_url
 from pinsphere.backends.sql.metadata import SQLMetadataBackend
+from pinsphere.backends.sql.migrate import head_revision
+from pinsphere.backends.sql.terms import Driver
 from pinsphere.backends.sql.users import SQLUserBackend
 from pinsphere.errors import BackendUnavailable, Conflict, InvalidInput
 from pinsphere.models import Pin, TagCount
@@ -55,30 +58,32 @@ class TestSQLMetadata(MetadataBackendSuite):
 # -- what is SQL's own ---------------------------------------------------------------------------
 
 
-def _explain(backend: SQLMetadataBackend, statement: sa.Select[Any]) -> str:
-    """The plan the database picks for a statement, as one string."""
-    compiled = statement.compile(
-        dialect=backend.engine.dialect, compile_kwargs={"literal_binds": True}
-    )
-    sqlite = backend.engine.dialect.name == "sqlite"
-    prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (COSTS OFF) "
-    with backend.engine.connect() as conn:
-        rows = conn.exec_driver_sql(prefix + str(compiled)).all()
-    return "\n".join(str(row[-1] if sqlite else row[0]) for row in rows)
+def _driver(backend: SQLMetadataBackend, query: Query) -> Driver:
+    """The index the backend would walk for a search."""
+    dialect = "sqlite" if backend.engine.dialect.name == "sqlite" else "postgresql"
+    with backend._db.reader() as reader:
+        return choose_driver(reader, query, dialect)
 
 
 def _plan(backend: SQLMetadataBackend, query: Query) -> str:
-    """The plan of a search's page query, with the driver the backend would choose."""
-    dialect = "sqlite" if backend.engine.dialect.name == "sqlite" else "postgresql"
-    with backend.engine.connect() as conn:
-        driver = backend._choose_driver(conn, query, ANONYMOUS)
-    statement = compiler.search_statement(query, ANONYMOUS, dialect, driver, limit=20, after=None)
-    return _explain(backend, statement)
+    """The plan of a search's page query (the cached SQL, its values bound as in a search)."""
+    sql, parameters = backend._plans.search(
+        query, ANONYMOUS, _driver(backend, query), limit=20, after=None
+    )
+    sqlite = backend.engine.dialect.name == "sqlite"
+    prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (COSTS OFF) "
+    with backend._db.reader() as reader:
+        rows = reader.rows(prefix + sql, parameters)
+    return "\n".join(str(row[-1] if sqlite else row[0]) for row in rows)
 
 
 def _many_pins(count: int, **fields: Any) -> list[Pin]:
     start = datetime(2025, 3, 1, tzinfo=UTC)
     return [make_pin(created_at=start + timedelta(seconds=i), **fields) for i in range(count)]
+
+
+_METADATA = head_revision("metadata")
+_USERS = head_revision("users")
 
 
 class TestSchemaVersions:
@@ -87,18 +92,18 @@ class TestSchemaVersions:
     def test_opening_creates_only_its_own_tables(self, database_url: str) -> None:
         assert schema_revision(database_url) == {"metadata": None, "users": None}
         SQLMetadataBackend.from_url(database_url).close()
-        assert schema_revision(database_url) == {"metadata": "m0001", "users": None}
+        assert schema_revision(database_url) == {"metadata": _METADATA, "users": None}
         SQLUserBackend.from_url(database_url).close()
-        assert schema_revision(database_url) == {"metadata": "m0001", "users": "u0001"}
+        assert schema_revision(database_url) == {"metadata": _METADATA, "users": _USERS}
 
     def test_upgrade_is_idempotent_and_keeps_data(self, database_url: str) -> None:
-        assert upgrade_schema(database_url) == {"metadata": "m0001", "users": "u0001"}
+        assert upgrade_schema(database_url) == {"metadata": _METADATA, "users": _USERS}
         backend = SQLMetadataBackend.from_url(database_url)
         pin = make_pin(tags=["kept"])
         backend.insert_pins([(pin, ())])
         backend.close()
-        assert upgrade_schema(database_url) == {"metadata": "m0001", "users": "u0001"}
-        assert upgrade_schema(database_url, "users") == {"users": "u0001"}
+        assert upgrade_schema(database_url) == {"metadata": _METADATA, "users": _USERS}
+        assert upgrade_schema(database_url, "users") == {"users": _USERS}
         reopened = SQLMetadataBackend.from_url(database_url)
         try:
             assert reopened.get_pin(pin.id, EVERYTHING) == pin
@@ -258,6 +263,49 @@ class TestBulkAndConcurrency:
             backend.close()
 
 
+class TestTagSizes:
+    """``tag_sizes`` stays equal to the tag index's row counts through every kind of write."""
+
+    def test_sizes_follow_inserts_updates_and_deletes(self, database_url: str) -> None:
+        backend = SQLMetadataBackend.from_url(database_url)
+        try:
+            pins = _many_pins(80, tags=["animals/cats", "funny"])
+            backend.insert_pins((pin, ()) for pin in pins)
+            backend.insert_pins([(make_pin(tags=["animals/dogs"]), ())])
+            changes = PinChanges(
+                add_tags=("animals/dogs", "new"),
+                remove_tags=("funny",),
+                visibility="public",
+                updated_at=datetime.now(UTC),
+            )
+            backend.update_pin(pins[0].id, changes)
+            backend.delete_pin(pins[1].id)
+            with backend.engine.connect() as conn:
+                sizes = dict(conn.exec_driver_sql("SELECT tag, pins FROM tag_sizes").all())
+                counted = dict(
+                    conn.exec_driver_sql("SELECT tag, count(*) FROM pin_tags GROUP BY tag").all()
+                )
+        finally:
+            backend.close()
+        assert {tag: n for tag, n in sizes.items() if n} == counted
+        assert (counted["animals"], counted["funny"], counted["new"]) == (80, 78, 1)
+
+    def test_the_rarest_tag_or_word_drives_the_search(self, sqlite_url: str) -> None:
+        backend = SQLMetadataBackend.from_url(sqlite_url)
+        try:
+            pins = _many_pins(30, tags=["common"], title="sunny day")
+            backend.insert_pins((pin, ()) for pin in pins)
+            backend.insert_pins([(make_pin(tags=["common", "rare"], title="rainy day"), ())])
+            word = TextTerm(words=("rainy",))
+            assert _driver(backend, Query(terms=(TagTerm(tag="common"), word))) == "text"
+            assert _driver(backend, Query(terms=(TagTerm(tag="rare"), word))) == 0
+            absent = Query(terms=(TagTerm(tag="common"), TagTerm(tag="absent")))
+            assert _driver(backend, absent) == 1
+            assert backend.search_pins(absent, EVERYTHING, limit=5) == []
+        finally:
+            backend.close()
+
+
 class TestQueryPlans:
     """The searches walk the indexes they were designed for, without sorting."""
 
@@ -278,8 +326,7 @@ class TestQueryPlans:
             backend.insert_pins((pin, ()) for pin in pins)
             backend.insert_pins([(make_pin(tags=["common", "rare"], visibility="public"), ())])
             query = Query(terms=(TagTerm(tag="common"), TagTerm(tag="rare")))
-            with backend.engine.connect() as conn:
-                assert backend._choose_driver(conn, query, ANONYMOUS) == TagTerm(tag="rare")
+            assert _driver(backend, query) == 1
             plan = _plan(backend, query)
         finally:
             backend.close()

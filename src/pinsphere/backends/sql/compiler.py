@@ -1,36 +1,46 @@
 """Queries and the access rule, compiled into SQLAlchemy Core statements.
 
-Every value a user typed reaches the database as a bound parameter; full-text queries are
-bound as one parameter holding an FTS5 expression or a ``tsquery`` literal whose words are
-quoted here, so no word can become query syntax.
+Every value a user typed reaches the database as a bound parameter, named by a
+:class:`Binder` in the order :func:`pinsphere.backends.sql.terms.search_values` lists them;
+full-text queries are bound as one parameter holding an FTS5 expression or a ``tsquery``
+literal whose words are quoted, so no word can become query syntax. The statements built
+here are compiled once per shape and cached (:mod:`pinsphere.backends.sql.plans`).
 
-A search is driven from the most selective index available (the "driver"), and every other
-term is checked per candidate row while walking it in id order, so that "newest 20" stops
-after finding 20:
+A search is driven from the most selective index available (the "driver", chosen by
+:mod:`pinsphere.backends.sql.drivers`), and every other term is checked per candidate row
+while walking it in id order, so that "newest 20" stops after finding 20:
 
 * a positive tag: walk ``pin_tags`` for that exact tag backwards (already time ordered);
 * SQLite free text: walk the FTS5 index in rowid (= pin id) order;
 * otherwise: walk ``pins`` by id (or the owner index, as the planner sees fit).
 
-When there are several candidates the backend asks for a capped count of each and drives
-from the rarest (:func:`probe_count`). Other tags are probed with a correlated
-``EXISTS (… LIMIT 1)``: the ``LIMIT`` keeps PostgreSQL from turning the probe into a hash join
-that reads every row of a frequent tag.
+Other tags are probed with a correlated ``EXISTS (… LIMIT 1)``: the ``LIMIT`` keeps
+PostgreSQL from turning the probe into a hash join that reads every row of a frequent tag.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from pinsphere.backends.sql.rows import PIN_COLUMNS
 from pinsphere.backends.sql.tables import board_pins, boards, pin_tags, pins, pins_fts
+from pinsphere.backends.sql.terms import (
+    Dialect,
+    Driver,
+    board_name_key,
+    clean,
+    day_start,
+    fts_expression,
+    positive_text,
+    tsquery_literal,
+)
 from pinsphere.errors import InvalidInput
-from pinsphere.ids import MAX_ID, id_at
 from pinsphere.policy import AccessRule
 from pinsphere.query import (
     BoardTerm,
@@ -44,29 +54,44 @@ from pinsphere.query import (
     TypeTerm,
     VisibilityTerm,
 )
-from pinsphere.tags import board_key
-from pinsphere.text import words
 
 __all__ = [
-    "Driver",
+    "Bind",
+    "Binder",
     "board_name_key",
-    "candidate_drivers",
     "count_statement",
-    "probe_count",
     "search_statement",
     "visible",
 ]
 
-Dialect = Literal["sqlite", "postgresql"]
-# A positive tag term, "text" (SQLite's FTS5 index), or None (the pins table).
-Driver = TagTerm | Literal["text"] | None
+# Turns a value into a parameter: an anonymous one holding the value, or a named one (a
+# Binder, for statements compiled once and run with values bound later).
+Bind = Callable[[Any], sa.BindParameter[Any]]
 
-# PostgreSQL refuses lexemes longer than this; the index leaves such words out.
-_MAX_LEXEME_BYTES = 2046
+
+def _as_is(value: Any) -> sa.BindParameter[Any]:
+    # Untyped, so that it takes the type of the column it is compared with.
+    return sa.bindparam(None, value, type_=sa.types.NULLTYPE)
+
+
+@dataclass
+class Binder:
+    """Names parameters ``p0``, ``p1``, … in the order they are bound, recording the values."""
+
+    values: list[Any] = field(default_factory=list)
+
+    def __call__(self, value: Any, type_: Any = None) -> sa.BindParameter[Any]:
+        """A parameter without a value: the statement is compiled, and run with the values."""
+        name = f"p{len(self.values)}"
+        self.values.append(value)
+        return sa.bindparam(name, type_=type_)
 
 
 def visible(
-    access: AccessRule, owner_id: sa.ColumnElement[Any], visibility: sa.ColumnElement[Any]
+    access: AccessRule,
+    owner_id: sa.ColumnElement[Any],
+    visibility: sa.ColumnElement[Any],
+    bind: Bind = _as_is,
 ) -> sa.ColumnElement[bool]:
     """The access rule as a SQL condition over an object's owner and visibility columns.
 
@@ -76,20 +101,12 @@ def visible(
         return sa.true()
     allowed: list[sa.ColumnElement[bool]] = []
     if access.owner_id is not None:
-        allowed.append(owner_id == access.owner_id)
+        allowed.append(owner_id == bind(access.owner_id))
     if access.visibilities:
-        allowed.append(visibility.in_(sorted(access.visibilities)))
+        allowed.append(visibility.in_([bind(v) for v in sorted(access.visibilities)]))
     if not allowed:
         return sa.false()
     return sa.or_(*allowed)
-
-
-def board_name_key(name: str) -> str:
-    """The case-insensitive key of a board name; a name that cannot exist still gets one."""
-    try:
-        return board_key(name)
-    except InvalidInput:
-        return name.casefold()
 
 
 @dataclass
@@ -106,30 +123,27 @@ class _Source:
         return pins.c[name]
 
 
-def candidate_drivers(query: Query, dialect: Dialect) -> list[Driver]:
-    """The indexes a search could be driven from (empty: walk ``pins``)."""
-    drivers: list[Driver] = [t for t in query.terms if isinstance(t, TagTerm) and not t.negated]
-    if dialect == "sqlite" and any(isinstance(t, TextTerm) and not t.negated for t in query.terms):
-        drivers.append("text")
-    return drivers
+def _board_names(access: AccessRule, dialect: Dialect, bind: Bind) -> sa.ColumnElement[Any]:
+    """Per returned pin, the names of the visible boards it is on (evaluated per row).
 
-
-def probe_count(driver: Driver, query: Query, access: AccessRule, cap: int) -> sa.Select[int]:
-    """How many rows the driver's index holds for the query, counting at most ``cap``."""
-    if isinstance(driver, TagTerm):
-        inner = sa.select(sa.literal(1)).where(
-            pin_tags.c.tag == driver.tag,
-            visible(access, pin_tags.c.owner_id, pin_tags.c.visibility),
+    SQLite gives a JSON array (always well-formed, whatever a name holds), PostgreSQL an
+    array, or NULL when there are none.
+    """
+    aggregate = (
+        sa.func.array_agg(boards.c.name)
+        if dialect == "postgresql"
+        else sa.func.json_group_array(boards.c.name)
+    )
+    return (
+        sa.select(aggregate)
+        .select_from(board_pins.join(boards, boards.c.id == board_pins.c.board_id))
+        .where(
+            board_pins.c.pin_id == pins.c.id,
+            visible(access, boards.c.owner_id, boards.c.visibility, bind),
         )
-    elif driver == "text":
-        expression = _fts_expression(_positive_text(query))
-        inner = sa.select(sa.literal(1)).select_from(pins_fts)
-        inner = inner.where(
-            sa.true() if expression is None else pins_fts.c.search_doc.bool_op("MATCH")(expression)
-        )
-    else:
-        inner = sa.select(sa.literal(1)).select_from(pins)
-    return sa.select(sa.func.count()).select_from(inner.limit(cap).subquery())
+        .scalar_subquery()
+        .label("board_names")
+    )
 
 
 def search_statement(
@@ -137,85 +151,105 @@ def search_statement(
     access: AccessRule,
     dialect: Dialect,
     driver: Driver,
+    binder: Binder,
     *,
     limit: int,
     after: int | None,
 ) -> sa.Select[Any]:
-    """The page of pins (columns :data:`~pinsphere.backends.sql.rows.PIN_COLUMNS`)."""
-    source, from_, conditions = _compile(query, access, dialect, driver)
+    """The page of pins: columns :data:`~pinsphere.backends.sql.rows.PIN_COLUMNS`, then the
+    names of the pin's visible boards.
+
+    The keyset position (if any) and the limit are bound after the terms, in that order.
+    """
+    source, from_, conditions = _compile(query, access, dialect, driver, binder)
     if after is not None:
-        conditions.append(source.key < after if query.order == "newest" else source.key > after)
+        position = binder(after, source.key.type)
+        conditions.append(
+            source.key < position if query.order == "newest" else source.key > position
+        )
+    page_size = binder(limit, sa.Integer())
     order = source.key.desc() if query.order == "newest" else source.key.asc()
-    if dialect == "postgresql" and isinstance(driver, TagTerm) and not source.needs_pins:
+    if dialect == "postgresql" and isinstance(driver, int) and not source.needs_pins:
         # Find the page's ids in the tag index alone, then fetch those rows: otherwise the
         # planner may merge-join against the whole pins index, newest first, to reach a tag
         # whose pins are all old.
         page = sa.select(source.key).select_from(from_).where(*conditions)
-        page = page.order_by(order).limit(limit)
+        page = page.order_by(order).limit(page_size)
         pin_order = pins.c.id.desc() if query.order == "newest" else pins.c.id.asc()
-        return sa.select(*PIN_COLUMNS).where(pins.c.id.in_(page)).order_by(pin_order)
+        names = _board_names(access, dialect, binder)
+        return sa.select(*PIN_COLUMNS, names).where(pins.c.id.in_(page)).order_by(pin_order)
     if driver is not None:
         from_ = from_.join(pins, pins.c.id == source.key)
+    names = _board_names(access, dialect, binder)
     return (
-        sa.select(*PIN_COLUMNS).select_from(from_).where(*conditions).order_by(order).limit(limit)
+        sa.select(*PIN_COLUMNS, names)
+        .select_from(from_)
+        .where(*conditions)
+        .order_by(order)
+        .limit(page_size)
     )
 
 
 def count_statement(
-    query: Query, access: AccessRule, dialect: Dialect, driver: Driver
+    query: Query, access: AccessRule, dialect: Dialect, driver: Driver, binder: Binder
 ) -> sa.Select[int]:
     """How many visible pins match (joining ``pins`` only when a check needs its columns)."""
-    source, from_, conditions = _compile(query, access, dialect, driver)
+    source, from_, conditions = _compile(query, access, dialect, driver, binder)
     if driver is not None and source.needs_pins:
         from_ = from_.join(pins, pins.c.id == source.key)
     return sa.select(sa.func.count()).select_from(from_).where(*conditions)
 
 
 def _compile(
-    query: Query, access: AccessRule, dialect: Dialect, driver: Driver
+    query: Query, access: AccessRule, dialect: Dialect, driver: Driver, bind: Bind
 ) -> tuple[_Source, sa.FromClause, list[sa.ColumnElement[bool]]]:
     conditions: list[sa.ColumnElement[bool]] = []
-    if isinstance(driver, TagTerm):
+    if isinstance(driver, int):
+        term = query.terms[driver]
+        if not isinstance(term, TagTerm) or term.negated:
+            raise InvalidInput(f"a search cannot be driven by {term!r}")
         source = _Source(pin_tags.c.pin_id, pin_tags.c.owner_id, pin_tags.c.visibility)
         from_: sa.FromClause = pin_tags
-        conditions.append(pin_tags.c.tag == driver.tag)
+        conditions.append(pin_tags.c.tag == bind(term.tag))
     elif driver == "text":
         source = _Source(pins_fts.c.rowid, pins.c.owner_id, pins.c.visibility, needs_pins=True)
         from_ = pins_fts
-        expression = _fts_expression(_positive_text(query))
+        expression = fts_expression(positive_text(query))
         if expression is None:
             conditions.append(sa.false())
         else:
-            conditions.append(pins_fts.c.search_doc.bool_op("MATCH")(expression))
+            conditions.append(pins_fts.c.search_doc.bool_op("MATCH")(bind(expression)))
     else:
         source = _Source(pins.c.id, pins.c.owner_id, pins.c.visibility, needs_pins=True)
         from_ = pins
     if not access.everything:
-        conditions.append(visible(access, source.owner_id, source.visibility))
-    for term in query.terms:
-        if term is driver or (driver == "text" and isinstance(term, TextTerm) and not term.negated):
+        conditions.append(visible(access, source.owner_id, source.visibility, bind))
+    for index, term in enumerate(query.terms):
+        if index == driver or (
+            driver == "text" and isinstance(term, TextTerm) and not term.negated
+        ):
             continue
-        conditions.append(_term(term, access, dialect, source))
+        conditions.append(_term(term, access, dialect, source, bind))
     return source, from_, conditions
 
 
 def _term(
-    term: Term, access: AccessRule, dialect: Dialect, source: _Source
+    term: Term, access: AccessRule, dialect: Dialect, source: _Source, bind: Bind
 ) -> sa.ColumnElement[bool]:
     """One term as a condition, negation included."""
-    matched = _matches(term, access, dialect, source)
+    matched = _matches(term, access, dialect, source, bind)
     return sa.not_(matched) if term.negated else matched
 
 
 def _matches(
-    term: Term, access: AccessRule, dialect: Dialect, source: _Source
+    term: Term, access: AccessRule, dialect: Dialect, source: _Source, bind: Bind
 ) -> sa.ColumnElement[bool]:
     if isinstance(term, TagTerm):
         # An alias: the driver may be pin_tags itself, which must not be correlated away.
         other = pin_tags.alias("probe_tags")
         probe = (
             sa.select(sa.literal(1))
-            .where(other.c.tag == term.tag, other.c.pin_id == source.key)
+            .where(other.c.tag == bind(term.tag), other.c.pin_id == source.key)
             .limit(1)
         )
         if dialect == "postgresql":
@@ -224,101 +258,62 @@ def _matches(
             return probe.scalar_subquery().is_not(None)
         return probe.exists()
     if isinstance(term, TextTerm):
-        return _text_matches(term, dialect, source)
+        return _text_matches(term, dialect, source, bind)
     if isinstance(term, BoardTerm):
+        name_key = bind(board_name_key(term.name))
         on_board = (
             sa.select(board_pins.c.pin_id)
             .join(boards, boards.c.id == board_pins.c.board_id)
             .where(
-                boards.c.name_key == board_name_key(term.name),
-                visible(access, boards.c.owner_id, boards.c.visibility),
+                boards.c.name_key == name_key,
+                visible(access, boards.c.owner_id, boards.c.visibility, bind),
             )
         )
         return source.key.in_(on_board)
     if isinstance(term, TypeTerm):
         checks: list[sa.ColumnElement[bool]] = []
         if term.media_kind is not None:
-            checks.append(source.pins_column("media_kind") == term.media_kind)
+            checks.append(source.pins_column("media_kind") == bind(term.media_kind))
         if term.mime_type is not None:
-            checks.append(source.pins_column("mime_type") == term.mime_type)
+            checks.append(source.pins_column("mime_type") == bind(term.mime_type))
         return sa.and_(sa.true(), *checks)
     if isinstance(term, OwnerTerm):
         if term.user_id is None:
             return sa.false()
-        return source.owner_id == term.user_id
+        return source.owner_id == bind(term.user_id)
     if isinstance(term, VisibilityTerm):
-        return source.visibility == term.visibility
+        return source.visibility == bind(term.visibility)
     if isinstance(term, DateTerm):
         if term.op == "before":
-            return source.key < _day_start(term.day)
-        return source.key >= _day_start(term.day + timedelta(days=1))
+            return source.key < bind(day_start(term.day))
+        return source.key >= bind(day_start(term.day + timedelta(days=1)))
     if isinstance(term, DimensionTerm):
         column = source.pins_column(term.field)
+        value = bind(term.value)
         compared = {
-            "<": column < term.value,
-            "<=": column <= term.value,
-            "=": column == term.value,
-            ">=": column >= term.value,
-            ">": column > term.value,
+            "<": column < value,
+            "<=": column <= value,
+            "=": column == value,
+            ">=": column >= value,
+            ">": column > value,
         }[term.op]
         # An unknown size never matches, so its negation always does.
         return sa.and_(column.is_not(None), compared)
     raise InvalidInput(f"unsupported search term {term!r}")
 
 
-def _day_start(day: date) -> int:
-    """The smallest pin id of the UTC day, clamped to the ids that can exist."""
-    try:
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    except OverflowError:  # pragma: no cover - date arithmetic beyond year 9999
-        return MAX_ID + 1
-    return min(id_at(start), MAX_ID + 1)
-
-
-def _clean(term: TextTerm) -> bool:
-    """Whether every word is one the index can hold (a word as :func:`words` cuts them)."""
-    return all(
-        words(word) == [word] and len(word.encode()) <= _MAX_LEXEME_BYTES for word in term.words
-    )
-
-
-def _positive_text(query: Query) -> list[TextTerm]:
-    return [t for t in query.terms if isinstance(t, TextTerm) and not t.negated]
-
-
-def _quote_fts(word: str) -> str:
-    return '"' + word.replace('"', '""') + '"'
-
-
-def _fts_expression(terms: list[TextTerm]) -> str | None:
-    """One FTS5 expression for all the terms; ``None`` when one of them cannot match."""
-    parts: list[str] = []
-    for term in terms:
-        if not _clean(term):
-            return None
-        if term.phrase:
-            parts.append(_quote_fts(" ".join(term.words)))
-        else:
-            parts.extend(_quote_fts(word) for word in term.words)
-    return " AND ".join(parts)
-
-
-def _tsquery_literal(term: TextTerm) -> str:
-    joiner = " <-> " if term.phrase else " & "
-    return joiner.join("'" + w.replace("\\", "\\\\").replace("'", "''") + "'" for w in term.words)
-
-
-def _text_matches(term: TextTerm, dialect: Dialect, source: _Source) -> sa.ColumnElement[bool]:
-    if not _clean(term):
+def _text_matches(
+    term: TextTerm, dialect: Dialect, source: _Source, bind: Bind
+) -> sa.ColumnElement[bool]:
+    if not clean(term):
         # A word no pin can contain: the oracle's reading is "never matches".
         return sa.false()
     if dialect == "postgresql":
-        query = sa.cast(sa.literal(_tsquery_literal(term), sa.Text), postgresql.TSQUERY)
+        query = sa.cast(bind(tsquery_literal(term)), postgresql.TSQUERY)
         return source.pins_column("search_doc").bool_op("@@")(query)
-    expression = _fts_expression([term])
-    assert expression is not None
+    expression = fts_expression([term])
     fts = pins_fts.alias("probe_fts")
-    hits = sa.select(fts.c.rowid).where(fts.c.search_doc.bool_op("MATCH")(expression))
+    hits = sa.select(fts.c.rowid).where(fts.c.search_doc.bool_op("MATCH")(bind(expression)))
     if term.negated:
         # Negated: the set of matches is read once, then checked per row.
         return source.key.in_(hits)

@@ -22,7 +22,7 @@ from pinsphere.backends.base import BackendOptions, split_options
 from pinsphere.backends.sql.translate import translate_errors
 from pinsphere.errors import InvalidInput
 
-__all__ = ["Database", "SQLOptions", "open_database"]
+__all__ = ["Database", "DriverReader", "SQLOptions", "open_database"]
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 # Options that only mean something to one dialect; given to the other they are an error.
@@ -114,9 +114,61 @@ class Database:
             with conn.begin():
                 yield conn
 
+    @contextmanager
+    def reader(self) -> Iterator[DriverReader]:
+        """The driver's own connection, for reads of one statement each, outside a transaction.
+
+        For the search path: a single statement reads one consistent snapshot on its own, so
+        no ``BEGIN``/``COMMIT`` round trips are needed (PostgreSQL runs it in autocommit; the
+        SQLite connections never open transactions by themselves). Native errors are
+        translated; a connection that broke is dropped from the pool.
+        """
+        with translate_errors():
+            pooled = self.engine.raw_connection()
+            try:
+                driver: Any = pooled.driver_connection
+                if not self.is_sqlite:
+                    driver.autocommit = True
+                try:
+                    yield DriverReader(driver, "?" if self.is_sqlite else "%s")
+                finally:
+                    if not self.is_sqlite:
+                        # The pool's other users (SQLAlchemy) expect transactions again.
+                        driver.autocommit = False
+            except BaseException as exc:
+                if not _usable(pooled.driver_connection, self.is_sqlite):
+                    pooled.invalidate(exc if isinstance(exc, Exception) else None)
+                raise
+            finally:
+                pooled.close()
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+class DriverReader:
+    """Runs read statements on a driver (DBAPI) connection.
+
+    Attributes:
+        placeholder: The driver's positional parameter marker (``?`` or ``%s``).
+    """
+
+    def __init__(self, connection: Any, placeholder: str) -> None:
+        self._connection = connection
+        self.placeholder = placeholder
+
+    def rows(self, sql: str, parameters: Any) -> list[tuple[Any, ...]]:
+        """All rows of one statement."""
+        rows: list[tuple[Any, ...]] = self._connection.execute(sql, parameters).fetchall()
+        return rows
+
+
+def _usable(connection: Any, sqlite: bool) -> bool:
+    """Whether a driver connection may go back to the pool after an error."""
+    if sqlite:
+        return True  # an SQLite connection does not break; its errors are per statement
+    return not connection.closed and not connection.broken
 
 
 def normalize_url(url: str) -> str:
@@ -142,10 +194,8 @@ def open_database(url: str) -> tuple[Database, SQLOptions]:
     Raises:
         InvalidInput: The URL or one of its options is not valid.
     """
-    _, options = split_options(url, SQLOptions)
-    # split_options rebuilds the URL with urllib, which drops the empty authority of
-    # "sqlite:///path" (it becomes "sqlite:/path"); cutting the query off keeps it intact.
-    bare = normalize_url(url.split("?", 1)[0])
+    base, options = split_options(url, SQLOptions)
+    bare = normalize_url(base)
     sqlite = bare.startswith("sqlite")
     wrong = _POSTGRES_ONLY if sqlite else _SQLITE_ONLY
     given = options.model_fields_set

@@ -1,9 +1,10 @@
 """Pins, tags and boards in SQLite or PostgreSQL.
 
 The physical design is described in :mod:`pinsphere.backends.sql.tables` and the search
-plans in :mod:`pinsphere.backends.sql.compiler`. A page of results costs one query for the
-pins (tags travel in the pin row) and one for the names of their visible boards, whatever
-the page size.
+plans in :mod:`pinsphere.backends.sql.compiler`. A page of results costs one query, whatever
+the page size: tags travel in the pin row and the names of its visible boards come from a
+subquery evaluated for the returned rows only (plus one primary-key lookup of tag sizes
+when several tags compete to drive the search).
 """
 
 from __future__ import annotations
@@ -23,20 +24,25 @@ from pinsphere.backends.base import (
     PinChanges,
 )
 from pinsphere.backends.sql import compiler
+from pinsphere.backends.sql.drivers import choose_driver
 from pinsphere.backends.sql.engine import Database, open_database
 from pinsphere.backends.sql.migrate import upgrade
+from pinsphere.backends.sql.plans import Plans
 from pinsphere.backends.sql.rows import (
     BOARD_COLUMNS,
     PIN_COLUMNS,
     board_from_row,
     join_tags,
+    pin_from_record,
     pin_from_row,
     pin_key,
     pin_values,
     split_tags,
     to_utc,
 )
+from pinsphere.backends.sql.sizes import change_sizes
 from pinsphere.backends.sql.tables import board_pins, boards, pin_tags, pins
+from pinsphere.backends.sql.terms import Dialect, board_name_key
 from pinsphere.backends.sql.writes import expand_tags, insert_rows, tag_rows
 from pinsphere.errors import InvalidInput, InvalidQuery, NotFound
 from pinsphere.ids import encode_id
@@ -48,8 +54,6 @@ from pinsphere.text import search_words
 __all__ = ["SQLMetadataBackend"]
 
 _EVERYTHING = AccessRule(everything=True, visibilities=frozenset())
-# Counting a driver's index stops here: enough to tell a rare tag from a frequent one.
-_PROBE_CAP = 1000
 # Greater than any character a tag may hold, so "prefix" <= tag < prefix + this.
 _AFTER_EVERY_CHAR = "\U0010ffff"
 _BOARD_TAKEN = "the owner already has a board with that name"
@@ -65,7 +69,8 @@ class SQLMetadataBackend(MetadataBackend):
     def __init__(self, database: Database) -> None:
         """Use an opened database whose schema is current; see :meth:`from_url`."""
         self._db = database
-        self._dialect: compiler.Dialect = "sqlite" if database.is_sqlite else "postgresql"
+        self._dialect: Dialect = "sqlite" if database.is_sqlite else "postgresql"
+        self._plans = Plans(database.engine.dialect)
 
     @classmethod
     def from_url(cls, url: str) -> Self:
@@ -218,6 +223,7 @@ class SQLMetadataBackend(MetadataBackend):
                         pin_tags.c.tag.in_(sorted(tags)), pin_tags.c.pin_id == key
                     )
                 )
+                change_sizes(conn, dict.fromkeys(tags, -1))
             # board_pins rows go with the pin (ON DELETE CASCADE); the FTS row by trigger.
             conn.execute(pins.delete().where(pins.c.id == key))
         return pin_from_row(row, names.get(key, ()))
@@ -226,6 +232,9 @@ class SQLMetadataBackend(MetadataBackend):
         self, query: Query, access: AccessRule, *, limit: int, after: str | None = None
     ) -> list[Pin]:
         """Up to ``limit`` visible pins matching ``query``, in ``query.order``.
+
+        One statement returns the pins with the names of their visible boards; it runs on
+        the driver level from SQL compiled once per query shape (:mod:`.plans`).
 
         Raises:
             InvalidInput: ``limit`` is below 1.
@@ -238,40 +247,21 @@ class SQLMetadataBackend(MetadataBackend):
             after_key = pin_key(after)
             if after_key is None:
                 raise InvalidQuery(f"not a pin id: {after!r}")
-        with self._db.read() as conn:
-            driver = self._choose_driver(conn, query, access)
-            statement = compiler.search_statement(
-                query, access, self._dialect, driver, limit=limit, after=after_key
+        with self._db.reader() as reader:
+            driver = choose_driver(reader, query, self._dialect)
+            sql, parameters = self._plans.search(
+                query, access, driver, limit=limit, after=after_key
             )
-            rows = conn.execute(statement).mappings().all()
-            if not rows:
-                return []
-            names = _board_names(conn, [row["id"] for row in rows], access)
-        return [pin_from_row(row, names.get(row["id"], ())) for row in rows]
+            rows = reader.rows(sql, parameters)
+        sqlite = self._dialect == "sqlite"
+        return [pin_from_record(row, sqlite=sqlite) for row in rows]
 
     def count_pins(self, query: Query, access: AccessRule) -> int:
         """How many visible pins match ``query``."""
-        with self._db.read() as conn:
-            driver = self._choose_driver(conn, query, access)
-            statement = compiler.count_statement(query, access, self._dialect, driver)
-            return int(conn.execute(statement).scalar_one())
-
-    def _choose_driver(self, conn: Connection, query: Query, access: AccessRule) -> compiler.Driver:
-        """The rarest index to walk, by a capped count of each candidate."""
-        candidates = compiler.candidate_drivers(query, self._dialect)
-        if len(candidates) < 2:
-            return candidates[0] if candidates else None
-        best: compiler.Driver = None
-        best_count = _PROBE_CAP + 1
-        for candidate in candidates:
-            count = conn.execute(
-                compiler.probe_count(candidate, query, access, _PROBE_CAP)
-            ).scalar_one()
-            if count < best_count:
-                best, best_count = candidate, count
-            if count == 0:
-                break
-        return best
+        with self._db.reader() as reader:
+            driver = choose_driver(reader, query, self._dialect)
+            sql, parameters = self._plans.count(query, access, driver)
+            return int(reader.rows(sql, parameters)[0][0])
 
     def tag_counts(
         self, access: AccessRule, *, prefix: str | None = None, limit: int = 1000
@@ -325,7 +315,7 @@ class SQLMetadataBackend(MetadataBackend):
             "owner_id": board.owner_id,
             "owner": board.owner,
             "name": board.name,
-            "name_key": compiler.board_name_key(board.name),
+            "name_key": board_name_key(board.name),
             "description": board.description,
             "visibility": board.visibility,
             "created_at": to_utc(board.created_at),
@@ -363,7 +353,7 @@ class SQLMetadataBackend(MetadataBackend):
 
     def find_board(self, owner_id: str, name: str, access: AccessRule) -> Board | None:
         """The owner's board with that name (case-insensitive), if ``access`` allows it."""
-        key = compiler.board_name_key(name)
+        key = board_name_key(name)
         with self._db.read() as conn:
             found = self._boards(
                 conn, access, boards.c.owner_id == owner_id, boards.c.name_key == key
@@ -385,7 +375,7 @@ class SQLMetadataBackend(MetadataBackend):
         values: dict[str, Any] = {}
         if changes.name is not None:
             values["name"] = changes.name
-            values["name_key"] = compiler.board_name_key(changes.name)
+            values["name_key"] = board_name_key(changes.name)
         if changes.description is not None:
             values["description"] = changes.description
         if changes.visibility is not None:
@@ -470,6 +460,8 @@ def _replace_tag_rows(
     rows = tag_rows(key, tags, owner_id, visibility)
     if rows:
         conn.execute(pin_tags.insert(), rows)
+    new = {row["tag"] for row in rows}
+    change_sizes(conn, {tag: (tag in new) - (tag in old) for tag in new | old.keys()})
 
 
 def _board_names(

@@ -12,6 +12,10 @@ query plans the tests hold it to):
   are. ``direct`` tells explicit tags from ancestors (for tag counts). The pin's owner and
   visibility are copied into each row so that the access rule is checked inside the index
   walk and tag counts never touch ``pins``; the backend keeps them in step on update.
+* ``tag_sizes`` holds the number of ``pin_tags`` rows of each tag, whatever their visibility,
+  updated in the same transaction as ``pin_tags``: a search with several tags reads it (one
+  primary-key lookup) to walk the rarest tag's index and probe the others, instead of
+  counting index entries per search.
 * Free text: SQLite has an external-content FTS5 table ``pins_fts`` (rowid = pin id, so
   ``ORDER BY rowid DESC`` walks time order) over ``pins.search_doc``, the space-joined
   :func:`pinsphere.text.search_words`, kept in step by triggers; its ``ascii`` tokenizer splits
@@ -43,6 +47,7 @@ __all__ = [
     "pin_tags",
     "pins",
     "pins_fts",
+    "tag_sizes",
     "tsvector_literal",
     "users",
     "users_schema",
@@ -136,6 +141,14 @@ pin_tags = sa.Table(
     sa.Column("direct", sa.Boolean, nullable=False),
     sa.Column("owner_id", sa.Text, nullable=False),
     sa.Column("visibility", sa.String(16), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+tag_sizes = sa.Table(
+    "tag_sizes",
+    metadata_schema,
+    sa.Column("tag", KEY_TEXT, primary_key=True),
+    sa.Column("pins", sa.BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -35,7 +36,15 @@ def translate_errors(conflict: str = "the value is already taken") -> Iterator[N
         raise InvalidInput(f"the database rejected a value: {exc.orig}") from exc
     except sa_exc.SQLAlchemyError as exc:
         raise BackendUnavailable(f"database error: {exc}") from exc
+    except sqlite3.Error as exc:
+        # Raised directly by the driver on the search path, which bypasses SQLAlchemy.
+        if isinstance(exc, sqlite3.IntegrityError):
+            raise Conflict(conflict) from exc
+        if isinstance(exc, sqlite3.DataError):
+            raise InvalidInput(f"the database rejected a value: {exc}") from exc
+        raise BackendUnavailable(f"database error: {exc}") from exc
     except Exception as exc:
+        # psycopg raises its own errors where SQLAlchemy is bypassed (COPY, the search path).
         if _psycopg is not None and isinstance(exc, _psycopg.Error):
             if isinstance(exc, _psycopg.IntegrityError):
                 raise Conflict(conflict) from exc

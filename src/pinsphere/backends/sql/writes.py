@@ -1,13 +1,18 @@
-"""Row sets written for pins: the tag index rows and bulk inserts (COPY on PostgreSQL)."""
+"""Row sets written for pins: the tag index rows and bulk inserts (COPY on PostgreSQL).
+
+Every change to ``pin_tags`` here also changes ``tag_sizes`` in the same transaction.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from pinsphere.backends.sql.sizes import change_sizes
 from pinsphere.backends.sql.tables import board_pins, pin_tags, pins, tsvector_literal
 from pinsphere.tags import tag_ancestors
 
@@ -54,14 +59,19 @@ def insert_rows(
         _copy(conn, pins, pin_rows, {"search_doc": tsvector_literal})
         _copy(conn, pin_tags, tag_index_rows, {})
         _copy(conn, board_pins, board_rows, {})
-        return
-    for table, rows in ((pins, pin_rows), (pin_tags, tag_index_rows), (board_pins, board_rows)):
-        if not rows:
-            continue
-        if conn.dialect.name == "sqlite":
-            _executemany(conn, table, rows)
-        else:
-            conn.execute(table.insert(), list(rows))
+    else:
+        for table, rows in (
+            (pins, pin_rows),
+            (pin_tags, tag_index_rows),
+            (board_pins, board_rows),
+        ):
+            if not rows:
+                continue
+            if conn.dialect.name == "sqlite":
+                _executemany(conn, table, rows)
+            else:
+                conn.execute(table.insert(), list(rows))
+    change_sizes(conn, Counter(row["tag"] for row in tag_index_rows))
 
 
 def _executemany(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -1,0 +1,32 @@
+"""Keeping ``tag_sizes`` exact: how many index rows each tag has, changed by every write.
+
+A search with several positive tags walks the rarest one's index and probes the others per
+row, so it needs the sizes before it starts (:mod:`pinsphere.backends.sql.drivers`); reading
+them is one primary-key lookup, where counting index entries costs as much as the search.
+Sizes ignore visibility: they only pick an index, the search applies the access rule.
+
+Writers change sizes in the same transaction as ``pin_tags``, always in tag order, so that
+concurrent writers on PostgreSQL lock the rows they share in one order and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy.engine import Connection
+
+__all__ = ["change_sizes"]
+
+_UPSERT = (
+    "INSERT INTO tag_sizes (tag, pins) VALUES ({0}, {0}) "
+    "ON CONFLICT (tag) DO UPDATE SET pins = tag_sizes.pins + excluded.pins"
+)
+
+
+def change_sizes(conn: Connection, deltas: Mapping[str, int]) -> None:
+    """Add each delta to its tag's size, in the caller's transaction."""
+    rows = [(tag, delta) for tag, delta in sorted(deltas.items()) if delta]
+    if not rows:
+        return
+    placeholder = "?" if conn.dialect.name == "sqlite" else "%s"
+    conn.exec_driver_sql(_UPSERT.format(placeholder), rows)
