@@ -1,0 +1,111 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+import pinsphere
+from pinsphere import PinStore
+from pinsphere_http.client_address import ClientAddressResolver
+from pinsphere_http.context import ServiceContext
+from pinsphere_http.openapi import install_openapi
+from pinsphere_http.problems import UnexpectedErrorMiddleware, install_problem_handlers
+from pinsphere_http.request_id import HEADER, RequestIdLogFilter, RequestIdMiddleware
+from pinsphere_http.routers import admin, auth, boards, health, pins, tags, users
+from pinsphere_http.settings import HTTPSettings
+from pinsphere_http.signing_key import resolve_secret_key
+from pinsphere_http.throttle import MemoryThrottle, Throttle
+from pinsphere_http.tokens import TokenSigner
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("pinsphere_http")
+
+_EXPOSED_HEADERS = [
+    HEADER,
+    "ETag",
+    "Content-Range",
+    "Content-Disposition",
+    "Accept-Ranges",
+    "Location",
+    "Retry-After",
+]
+
+
+def create_app(
+    store: PinStore,
+    settings: HTTPSettings | None = None,
+    *,
+    throttle: Throttle | None = None,
+    close_store: bool = False,
+) -> FastAPI:
+    """A FastAPI app serving ``store`` as the Pinsphere REST API.
+
+    Args:
+        store: The store to serve; the app never opens another.
+        settings: The service's settings; by default read from ``PINSPHERE_*`` variables.
+        throttle: Where sign-in attempts are counted; by default in this process's memory
+            (pass a shared one when running several workers).
+        close_store: Close the store when the app shuts down (for app factories that opened
+            it themselves).
+
+    Returns:
+        The app, ready for any ASGI server.
+    """
+    settings = settings or HTTPSettings()
+    context = ServiceContext(
+        store=store,
+        settings=settings,
+        signer=TokenSigner(resolve_secret_key(settings), settings.token_issuer),
+        throttle=throttle or MemoryThrottle(settings.login_window.total_seconds()),
+        client_address=ClientAddressResolver(settings.trusted_proxies),
+        max_upload_bytes=settings.max_upload_bytes or store.settings.max_upload_bytes,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_store:
+            store.close()
+
+    app = FastAPI(
+        title="Pinsphere",
+        version=pinsphere.__version__,
+        description="Store, tag, search and share media pins.",
+        lifespan=lifespan,
+    )
+    app.state.pinsphere = context
+    for module in (health, auth, users, admin, pins, boards, tags):
+        app.include_router(module.router)
+    install_problem_handlers(app)
+    install_openapi(app)
+
+    # Added innermost first: request ids wrap everything, so even a 500 or a CORS refusal
+    # carries one.
+    app.add_middleware(UnexpectedErrorMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Range", "If-None-Match", HEADER],
+            expose_headers=_EXPOSED_HEADERS,
+            max_age=600,
+        )
+    app.add_middleware(RequestIdMiddleware)
+    _attach_log_filter()
+    return app
+
+
+def _attach_log_filter() -> None:
+    # On the handlers rather than the logger, so records from any library logged while a
+    # request is handled carry the id too.
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RequestIdLogFilter) for f in handler.filters):
+            handler.addFilter(RequestIdLogFilter())

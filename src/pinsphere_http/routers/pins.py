@@ -1,0 +1,220 @@
+"""Pins: upload, list and search, read, change, delete, and the original's bytes."""
+
+from __future__ import annotations
+
+import functools
+from typing import IO, Annotated, Any, Literal, get_args
+
+import anyio
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from pinsphere import Pin, PinScope, Visibility
+from pinsphere_http.dependencies import Context, CurrentUser, Scope
+from pinsphere_http.downloads import (
+    Unsatisfiable,
+    etag_matches,
+    etag_of,
+    head_of,
+    media_headers,
+    parse_range,
+    stream_blob,
+)
+from pinsphere_http.problems import ProblemError
+from pinsphere_http.responses import json_model, problems
+from pinsphere_http.schemas import PinPage, PinPatch
+from pinsphere_http.uploads import UploadForm, read_upload_form
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/pins", tags=["pins"])
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The media; its bytes decide its type.",
+                        },
+                        "title": {"type": "string"},
+                        "description": {"type": "string"},
+                        "tags": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "Repeat the field, or separate tags with commas.",
+                        },
+                        "board": {"type": "string", "description": "A board of yours."},
+                        "visibility": {"type": "string", "enum": list(get_args(Visibility))},
+                    },
+                },
+                "encoding": {"tags": {"style": "form", "explode": True}},
+            }
+        },
+    }
+}
+
+
+def _tags(form: UploadForm) -> list[str]:
+    return [
+        tag.strip()
+        for value in form.fields.get("tags", [])
+        for tag in value.split(",")
+        if tag.strip()
+    ]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Pin,
+    summary="Upload a pin",
+    openapi_extra=_UPLOAD_BODY,
+    responses=problems(400, 401, 403, 413, 415, 422),
+)
+async def upload_pin(
+    request: Request, context: Context, user: CurrentUser, scope: Scope
+) -> Response:
+    """Store a media file as a new pin owned by the caller.
+
+    The body is streamed: the file is spooled to a temporary file while its size is checked,
+    and its type is sniffed from its bytes (the part's Content-Type and file name are
+    ignored).
+    """
+    form = await read_upload_form(
+        request,
+        max_file_bytes=context.max_upload_bytes,
+        max_field_bytes=context.settings.max_form_field_bytes,
+    )
+    try:
+        upload = functools.partial(
+            scope.upload,
+            form.file,
+            title=form.first("title") or "",
+            description=form.first("description") or "",
+            tags=_tags(form),
+            board=form.first("board") or None,
+            visibility=form.first("visibility") or "private",
+        )
+        pin = await anyio.to_thread.run_sync(upload)
+    finally:
+        form.file.close()
+    return json_model(pin, status_code=201, headers={"Location": f"{router.prefix}/{pin.id}"})
+
+
+@router.get(
+    "",
+    response_model=PinPage,
+    summary="List or search pins",
+    responses=problems(400, 401, 422),
+)
+def list_pins(
+    scope: Scope,
+    q: Annotated[str, Query(max_length=1000, description="The search language.")] = "",
+    limit: Annotated[int, Query(ge=1, description="Page size.")] = 20,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    order: Literal["newest", "oldest"] | None = None,
+) -> Response:
+    """Pins the caller can see that match ``q``, newest first, one page at a time."""
+    page = scope.search(q, limit=limit, cursor=cursor, order=order)
+    return json_model(page)
+
+
+@router.get("/{pin_id}", response_model=Pin, summary="Get a pin", responses=problems(401, 404))
+def get_pin(pin_id: str, scope: Scope) -> Response:
+    """One pin, if the caller can see it (404 otherwise)."""
+    return json_model(scope.get(pin_id))
+
+
+@router.patch(
+    "/{pin_id}",
+    response_model=Pin,
+    summary="Change a pin",
+    responses=problems(401, 403, 404, 422),
+)
+def update_pin(pin_id: str, changes: PinPatch, user: CurrentUser, scope: Scope) -> Response:
+    """Change the title, description, tags or visibility of a pin."""
+    pin = scope.update(
+        pin_id,
+        title=changes.title,
+        description=changes.description,
+        tags=changes.tags,
+        add_tags=changes.add_tags,
+        remove_tags=changes.remove_tags,
+        visibility=changes.visibility,
+    )
+    return json_model(pin)
+
+
+@router.delete(
+    "/{pin_id}", status_code=204, summary="Delete a pin", responses=problems(401, 403, 404)
+)
+def delete_pin(pin_id: str, user: CurrentUser, scope: Scope) -> Response:
+    """Delete a pin (and its file, unless another pin has the same bytes)."""
+    scope.delete(pin_id)
+    return Response(status_code=204)
+
+
+_MEDIA_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The whole original.",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    206: {
+        "description": "The requested range.",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    304: {"description": "Not modified (If-None-Match matched the ETag)."},
+    **problems(401, 404, 416),
+}
+
+
+def _open_original(scope: PinScope, pin_id: str) -> IO[bytes]:
+    return scope.open(pin_id)
+
+
+@router.get(
+    "/{pin_id}/media",
+    summary="Download the original",
+    response_class=Response,
+    responses=_MEDIA_RESPONSES,
+)
+async def download_media(pin_id: str, request: Request, context: Context, scope: Scope) -> Response:
+    """The original file, streamed; honours ``Range`` (one range) and ``If-None-Match``."""
+    pin = await anyio.to_thread.run_sync(scope.get, pin_id)
+    etag = etag_of(pin)
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=media_headers(pin))
+    range_header = request.headers.get("range")
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range.strip() != etag:
+        range_header = None  # the client's copy is stale: it gets the whole new file
+    try:
+        byte_range = parse_range(range_header, pin.media.size)
+    except Unsatisfiable:
+        raise ProblemError(
+            416,
+            "range-not-satisfiable",
+            "the range lies outside the file",
+            headers={**media_headers(pin), "Content-Range": f"bytes */{pin.media.size}"},
+        ) from None
+    if request.method == "HEAD":
+        status, headers = head_of(pin, byte_range)
+        return Response(status_code=status, headers=headers)
+    file = await anyio.to_thread.run_sync(_open_original, scope, pin_id)
+    return stream_blob(file, pin, byte_range, chunk_size=context.settings.download_chunk_size)
+
+
+router.add_api_route(
+    "/{pin_id}/media",
+    download_media,
+    methods=["HEAD"],
+    include_in_schema=False,
+    response_class=Response,
+)
