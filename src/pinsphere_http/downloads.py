@@ -95,12 +95,12 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
             raise Unsatisfiable
         return ByteRange(max(size - suffix, 0), size - 1)
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
+    if last and int(last) < start:
         return None  # invalid, so ignored
     if start >= size:
         raise Unsatisfiable
-    return ByteRange(start, min(end, size - 1))
+    end = min(int(last), size - 1) if last else size - 1
+    return ByteRange(start, end)
 
 
 def etag_of(pin: Pin) -> str:
