@@ -33,6 +33,7 @@ class HTTPSettings(BaseSettings):
 
     Every field can be set with an environment variable of the same name in capitals prefixed
     with ``PINSPHERE_`` (``PINSPHERE_SECRET_KEY``, ``PINSPHERE_CORS_ORIGINS=https://a,https://b``).
+    Durations are seconds (``PINSPHERE_ACCESS_TOKEN_LIFETIME=900``) or ISO 8601 (``PT15M``).
 
     Attributes:
         secret_key: Signs access and refresh tokens and the sign-in state cookie. Required
@@ -95,6 +96,14 @@ class HTTPSettings(BaseSettings):
     @classmethod
     def _lists_from_commas(cls, value: object) -> object:
         return _split_commas(value)
+
+    @field_validator("access_token_lifetime", "login_window", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        # "900" in the environment means seconds, as it would in a JSON number.
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

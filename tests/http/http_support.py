@@ -20,7 +20,9 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
     assert body["status"] == status
-    assert isinstance(body["type"], str) and body["type"]
-    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["type"], str)
+    assert body["type"]
+    assert isinstance(body["title"], str)
+    assert body["title"]
     assert body["request_id"] == response.headers["x-request-id"]
     return dict(body)

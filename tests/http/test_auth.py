@@ -46,7 +46,8 @@ async def test_sign_in_returns_a_bearer_pair(
     body = response.json()
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 15 * 60
-    assert body["access_token"] and body["refresh_token"]
+    assert body["access_token"]
+    assert body["refresh_token"]
     me = await client.get(ME, headers=_bearer(body["access_token"]))
     assert me.status_code == 200
     assert me.json()["username"] == "alice"

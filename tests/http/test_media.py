@@ -51,7 +51,8 @@ async def test_whole_file_with_safety_headers(
     assert headers["content-security-policy"] == "default-src 'none'; sandbox"
     assert headers["cache-control"] == "private"
     assert headers["accept-ranges"] == "bytes"
-    assert headers["etag"].startswith('"') and len(headers["etag"]) == 66
+    assert headers["etag"].startswith('"')
+    assert len(headers["etag"]) == 66
     disposition = headers["content-disposition"]
     assert disposition.startswith('inline; filename="Ete _clip_1.mp4"')
     assert "filename*=UTF-8''%C3%89t%C3%A9%20_clip_1.mp4" in disposition
@@ -123,7 +124,7 @@ async def test_etag_and_if_none_match(client: httpx.AsyncClient, video: tuple[st
 
 
 async def test_head_sends_headers_only(client: httpx.AsyncClient, video: tuple[str, bytes]) -> None:
-    url, content = video
+    url, _content = video
     response = await client.head(url, headers={"Range": "bytes=0-9"})
     assert response.status_code == 206
     assert response.headers["content-length"] == "10"
@@ -171,7 +172,8 @@ def test_content_disposition_never_breaks_the_header() -> None:
         updated_at=now,
     )
     value = content_disposition(pin)
-    assert "\r" not in value and "\n" not in value
+    assert "\r" not in value
+    assert "\n" not in value
     assert value.count('"') == 2
     untitled = pin.model_copy(update={"title": "日本"})
     assert 'filename="p1.png"' in content_disposition(untitled)
