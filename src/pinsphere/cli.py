@@ -214,6 +214,83 @@ def check(ctx: click.Context) -> None:
     click.echo("ok")
 
 
+_FIRST_RUN_HINT = """\
+This store has no users yet. Create an administrator, then sign in:
+
+    pinsphere{data} users create NAME --role admin
+"""
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--reload", is_flag=True, default=False, help="Restart on code changes (development)."
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int, reload: bool) -> None:
+    """Serve the store as a REST API (needs the http extra).
+
+    Settings of the service come from PINSPHERE_* variables (see pinsphere_http.HTTPSettings);
+    with an embedded store a token signing key is generated next to it on first start.
+    """
+    import importlib.util
+    import os
+
+    try:
+        import uvicorn
+
+        from pinsphere_http.factory import log_config
+    except ImportError as exc:
+        raise click.ClickException(
+            f"serving needs the http extra ({exc.name} is missing): pip install 'pinsphere[http]'"
+        ) from exc
+    from pinsphere.opening import ENV_BLOBS, ENV_METADATA, ENV_USERS, resolve_urls
+
+    obj = ctx.obj
+    try:
+        metadata, users, blobs = resolve_urls(
+            obj["path"], obj["metadata"], obj["users"], obj["blobs"]
+        )
+    except PinsphereError as exc:
+        raise click.ClickException(str(exc)) from exc
+    # Each worker opens the store itself from the environment (an app factory per process).
+    os.environ.update({ENV_METADATA: metadata, ENV_USERS: users, ENV_BLOBS: blobs})
+    if not os.environ.get("PINSPHERE_SECRET_KEY") and not os.environ.get(
+        "PINSPHERE_SECRET_KEY_FILE"
+    ):
+        if metadata.startswith("sqlite:///"):
+            database = Path(metadata.removeprefix("sqlite:///"))
+            os.environ["PINSPHERE_SECRET_KEY_FILE"] = str(database.parent / "http-secret.key")
+        elif workers > 1:
+            raise click.ClickException(
+                "several workers must sign tokens with one key: set PINSPHERE_SECRET_KEY"
+            )
+    # Opening here also creates or upgrades the schema once, before workers could race to.
+    with _store(ctx) as store:
+        if not store.users.list(limit=1):
+            data = f" --data {obj['path']}" if obj["path"] else ""
+            click.echo(_FIRST_RUN_HINT.format(data=data), err=True)
+    # uvicorn --workers without uvloop and httptools serves ~10x fewer requests (Nagle's
+    # delay on keep-alive); use them whenever they are installed.
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "auto"
+    http = "httptools" if importlib.util.find_spec("httptools") else "auto"
+    uvicorn.run(
+        "pinsphere_http.factory:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        loop=loop,
+        http=http,
+        # Client addresses come from PINSPHERE_TRUSTED_PROXIES alone, one rule in one place.
+        proxy_headers=False,
+        log_config=log_config(),
+    )
+
+
 def main() -> None:
     """Entry point of the ``pinsphere`` console script."""
     cli()
