@@ -13,10 +13,11 @@ import pinsphere
 from pinsphere import PinStore
 from pinsphere_http.client_address import ClientAddressResolver
 from pinsphere_http.context import ServiceContext
+from pinsphere_http.oidc import OpenIDProvider
 from pinsphere_http.openapi import install_openapi
 from pinsphere_http.problems import UnexpectedErrorMiddleware, install_problem_handlers
 from pinsphere_http.request_id import HEADER, RequestIdLogFilter, RequestIdMiddleware
-from pinsphere_http.routers import admin, auth, boards, health, pins, tags, users
+from pinsphere_http.routers import admin, auth, boards, google, health, pins, tags, users
 from pinsphere_http.settings import HTTPSettings
 from pinsphere_http.signing_key import resolve_secret_key
 from pinsphere_http.throttle import MemoryThrottle, Throttle
@@ -65,6 +66,7 @@ def create_app(
         throttle=throttle or MemoryThrottle(settings.login_window.total_seconds()),
         client_address=ClientAddressResolver(settings.trusted_proxies),
         max_upload_bytes=settings.max_upload_bytes or store.settings.max_upload_bytes,
+        google=_google(settings),
     )
 
     @asynccontextmanager
@@ -80,7 +82,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.pinsphere = context
-    for module in (health, auth, users, admin, pins, boards, tags):
+    for module in (health, auth, google, users, admin, pins, boards, tags):
         app.include_router(module.router)
     install_problem_handlers(app)
     install_openapi(app)
@@ -101,6 +103,16 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     _attach_log_filter()
     return app
+
+
+def _google(settings: HTTPSettings) -> OpenIDProvider | None:
+    if not (settings.google_client_id and settings.google_client_secret):
+        return None
+    return OpenIDProvider(
+        settings.google_discovery_url,
+        settings.google_client_id,
+        settings.google_client_secret.get_secret_value(),
+    )
 
 
 def _attach_log_filter() -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pinsphere import PinStore
 from pinsphere_http.client_address import ClientAddressResolver
+from pinsphere_http.oidc import OpenIDProvider
 from pinsphere_http.settings import HTTPSettings
 from pinsphere_http.throttle import Throttle
 from pinsphere_http.tokens import TokenSigner
@@ -24,6 +25,7 @@ class ServiceContext:
         throttle: Counts sign-in and sign-up attempts.
         client_address: Finds a request's client address.
         max_upload_bytes: The effective upload limit.
+        google: The Google sign-in provider, when configured.
     """
 
     store: PinStore
@@ -32,3 +34,4 @@ class ServiceContext:
     throttle: Throttle
     client_address: ClientAddressResolver
     max_upload_bytes: int
+    google: OpenIDProvider | None = None

@@ -127,8 +127,3 @@ class HTTPSettings(BaseSettings):
         if self.cors_allow_credentials and "*" in self.cors_origins:
             raise ValueError("CORS origin '*' cannot be combined with credentials")
         return self
-
-    @property
-    def google_enabled(self) -> bool:
-        """Whether Google sign-in is configured."""
-        return bool(self.google_client_id and self.google_client_secret)
