@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-from typing import IO, Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import anyio
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from pinsphere import Pin, PinScope, Visibility
+from pinsphere import Pin, Visibility
 from pinsphere_http.dependencies import Context, CurrentUser, Scope
 from pinsphere_http.downloads import (
     Unsatisfiable,
@@ -175,10 +175,6 @@ _MEDIA_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _open_original(scope: PinScope, pin_id: str) -> IO[bytes]:
-    return scope.open(pin_id)
-
-
 @router.get(
     "/{pin_id}/media",
     summary="Download the original",
@@ -207,7 +203,7 @@ async def download_media(pin_id: str, request: Request, context: Context, scope:
     if request.method == "HEAD":
         status, headers = head_of(pin, byte_range)
         return Response(status_code=status, headers=headers)
-    file = await anyio.to_thread.run_sync(_open_original, scope, pin_id)
+    file = await anyio.to_thread.run_sync(scope.open, pin_id)
     return stream_blob(file, pin, byte_range, chunk_size=context.settings.download_chunk_size)
 
 
