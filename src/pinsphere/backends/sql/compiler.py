@@ -92,18 +92,45 @@ def visible(
     owner_id: sa.ColumnElement[Any],
     visibility: sa.ColumnElement[Any],
     bind: Bind = _as_is,
+    *,
+    key: sa.ColumnElement[Any],
+    kind: TargetKind = "pin",
 ) -> sa.ColumnElement[bool]:
-    """The access rule as a SQL condition over an object's owner and visibility columns.
+    """The access rule as a SQL condition over an object's key, owner and visibility columns.
 
-    The one place the rule is compiled, for pins, boards and the tag index alike.
+    The one place the rule is compiled, for pins, boards and the tag index alike: owner,
+    visibility, shares (primary-key probes of ``pin_shares``/``board_shares``, and for pins
+    of the shares of their owner's boards), or the public link being followed. Values are
+    bound in the order :func:`pinsphere.backends.sql.terms.access_values` lists them.
+
+    Args:
+        access: Who is asking.
+        owner_id: The object's owner column.
+        visibility: The object's visibility column.
+        bind: Turns values into parameters.
+        key: The object's key column (the integer pin key, or the board id).
+        kind: ``pin`` or ``board``.
     """
     if access.everything:
         return sa.true()
+    if access.link_kind is not None and access.link_id is not None:
+        if kind == "board":
+            if access.link_kind != "board":
+                return sa.false()
+            return key == bind(access.link_id)
+        target = pin_key(access.link_id) if access.link_kind == "pin" else access.link_id
+        return link_condition(access.link_kind, bind(target), key, owner_id)
     allowed: list[sa.ColumnElement[bool]] = []
     if access.owner_id is not None:
         allowed.append(owner_id == bind(access.owner_id))
     if access.visibilities:
         allowed.append(visibility.in_([bind(v) for v in sorted(access.visibilities)]))
+    if access.shares and access.owner_id is not None:
+        grantee = bind(access.owner_id)
+        if kind == "pin":
+            allowed.append(shared_condition(grantee, key, owner_id))
+        else:
+            allowed.append(board_shared_condition(grantee, key))
     if not allowed:
         return sa.false()
     return sa.or_(*allowed)
@@ -127,23 +154,27 @@ def _board_names(access: AccessRule, dialect: Dialect, bind: Bind) -> sa.ColumnE
     """Per returned pin, the names of the visible boards it is on (evaluated per row).
 
     SQLite gives a JSON array (always well-formed, whatever a name holds), PostgreSQL an
-    array, or NULL when there are none.
+    array; NULL when the pin is on no board. Most pins are on none, so a probe of the
+    ``(pin_id, board_id)`` index comes first and the aggregate runs only for the others.
     """
     aggregate = (
         sa.func.array_agg(boards.c.name)
         if dialect == "postgresql"
         else sa.func.json_group_array(boards.c.name)
     )
-    return (
+    names = (
         sa.select(aggregate)
         .select_from(board_pins.join(boards, boards.c.id == board_pins.c.board_id))
         .where(
             board_pins.c.pin_id == pins.c.id,
-            visible(access, boards.c.owner_id, boards.c.visibility, bind),
+            visible(
+                access, boards.c.owner_id, boards.c.visibility, bind, key=boards.c.id, kind="board"
+            ),
         )
         .scalar_subquery()
-        .label("board_names")
     )
+    on_a_board = sa.exists().where(board_pins.c.pin_id == pins.c.id)
+    return sa.case((on_a_board, names)).label("board_names")
 
 
 def search_statement(
@@ -223,7 +254,9 @@ def _compile(
         source = _Source(pins.c.id, pins.c.owner_id, pins.c.visibility, needs_pins=True)
         from_ = pins
     if not access.everything:
-        conditions.append(visible(access, source.owner_id, source.visibility, bind))
+        conditions.append(
+            visible(access, source.owner_id, source.visibility, bind, key=source.key)
+        )
     for index, term in enumerate(query.terms):
         if index == driver or (
             driver == "text" and isinstance(term, TextTerm) and not term.negated
@@ -266,7 +299,14 @@ def _matches(
             .join(boards, boards.c.id == board_pins.c.board_id)
             .where(
                 boards.c.name_key == name_key,
-                visible(access, boards.c.owner_id, boards.c.visibility, bind),
+                visible(
+                    access,
+                    boards.c.owner_id,
+                    boards.c.visibility,
+                    bind,
+                    key=boards.c.id,
+                    kind="board",
+                ),
             )
         )
         return source.key.in_(on_board)

@@ -43,7 +43,13 @@ from pinsphere.backends.sql.rows import (
 from pinsphere.backends.sql.sizes import change_sizes
 from pinsphere.backends.sql.tables import board_pins, boards, pin_tags, pins
 from pinsphere.backends.sql.terms import Dialect, board_name_key
-from pinsphere.backends.sql.writes import expand_tags, insert_rows, tag_rows
+from pinsphere.backends.sql.writes import (
+    TagRow,
+    expand_tags,
+    insert_rows,
+    tag_row_dicts,
+    tag_rows,
+)
 from pinsphere.errors import InvalidInput, InvalidQuery, NotFound
 from pinsphere.ids import encode_id
 from pinsphere.models import Board, Pin, TagCount
@@ -117,7 +123,7 @@ class SQLMetadataBackend(MetadataBackend):
             InvalidInput: A pin id is not well-formed.
         """
         pin_rows: list[dict[str, Any]] = []
-        index_rows: list[dict[str, Any]] = []
+        index_rows: list[TagRow] = []
         board_rows: list[dict[str, Any]] = []
         board_ids: set[str] = set()
         for pin, on_boards in pins_and_boards:
@@ -154,7 +160,7 @@ class SQLMetadataBackend(MetadataBackend):
                 conn.execute(
                     sa.select(*PIN_COLUMNS).where(
                         pins.c.id == key,
-                        compiler.visible(access, pins.c.owner_id, pins.c.visibility),
+                        compiler.visible(access, pins.c.owner_id, pins.c.visibility, key=pins.c.id),
                     )
                 )
                 .mappings()
@@ -275,7 +281,9 @@ class SQLMetadataBackend(MetadataBackend):
             sa.select(pin_tags.c.tag, count)
             .where(
                 pin_tags.c.direct == sa.true(),
-                compiler.visible(access, pin_tags.c.owner_id, pin_tags.c.visibility),
+                compiler.visible(
+                    access, pin_tags.c.owner_id, pin_tags.c.visibility, key=pin_tags.c.pin_id
+                ),
             )
             .group_by(pin_tags.c.tag)
             .order_by(count.desc(), pin_tags.c.tag)
@@ -332,14 +340,16 @@ class SQLMetadataBackend(MetadataBackend):
             .select_from(board_pins.join(pins, pins.c.id == board_pins.c.pin_id))
             .where(
                 board_pins.c.board_id == boards.c.id,
-                compiler.visible(access, pins.c.owner_id, pins.c.visibility),
+                compiler.visible(access, pins.c.owner_id, pins.c.visibility, key=pins.c.id),
             )
             .scalar_subquery()
             .label("pin_count")
         )
         statement = (
             sa.select(*BOARD_COLUMNS, pin_count)
-            .where(compiler.visible(access, boards.c.owner_id, boards.c.visibility), *conditions)
+            .where(compiler.visible(
+                access, boards.c.owner_id, boards.c.visibility, key=boards.c.id, kind="board"
+            ), *conditions)
             .order_by(boards.c.owner, boards.c.name)
         )
         rows = conn.execute(statement).mappings().all()
@@ -459,8 +469,8 @@ def _replace_tag_rows(
         )
     rows = tag_rows(key, tags, owner_id, visibility)
     if rows:
-        conn.execute(pin_tags.insert(), rows)
-    new = {row["tag"] for row in rows}
+        conn.execute(pin_tags.insert(), tag_row_dicts(rows))
+    new = {row[0] for row in rows}
     change_sizes(conn, {tag: (tag in new) - (tag in old) for tag in new | old.keys()})
 
 
@@ -476,7 +486,9 @@ def _board_names(
         .join(boards, boards.c.id == board_pins.c.board_id)
         .where(
             board_pins.c.pin_id.in_(keys),
-            compiler.visible(access, boards.c.owner_id, boards.c.visibility),
+            compiler.visible(
+                access, boards.c.owner_id, boards.c.visibility, key=boards.c.id, kind="board"
+            ),
         )
     )
     names: defaultdict[int, list[str]] = defaultdict(list)

@@ -5,6 +5,7 @@ Every change to ``pin_tags`` here also changes ``tag_sizes`` in the same transac
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -16,7 +17,7 @@ from pinsphere.backends.sql.sizes import change_sizes
 from pinsphere.backends.sql.tables import board_pins, pin_tags, pins, tsvector_literal
 from pinsphere.tags import tag_ancestors
 
-__all__ = ["expand_tags", "insert_rows", "tag_rows"]
+__all__ = ["TagRow", "expand_tags", "insert_rows", "tag_row_dicts", "tag_rows"]
 
 # Below this many rows an INSERT costs less than setting up COPY.
 _COPY_THRESHOLD = 64
@@ -32,86 +33,117 @@ def expand_tags(tags: Iterable[str]) -> dict[str, bool]:
     return expanded
 
 
-def tag_rows(key: int, tags: Iterable[str], owner_id: str, visibility: str) -> list[dict[str, Any]]:
-    """The ``pin_tags`` rows of one pin."""
-    return [
-        {
-            "tag": tag,
-            "pin_id": key,
-            "direct": direct,
-            "owner_id": owner_id,
-            "visibility": visibility,
-        }
-        for tag, direct in expand_tags(tags).items()
-    ]
+# One pin_tags row, in the table's column order: tag, pin_id, direct, owner_id, visibility.
+TagRow = tuple[str, int, bool, str, str]
+
+
+def tag_rows(key: int, tags: Iterable[str], owner_id: str, visibility: str) -> list[TagRow]:
+    """The ``pin_tags`` rows of one pin, as tuples (a bulk insert makes many of them)."""
+    return [(tag, key, direct, owner_id, visibility) for tag, direct in expand_tags(tags).items()]
+
+
+def tag_row_dicts(rows: Iterable[TagRow]) -> list[dict[str, Any]]:
+    """Tag rows as SQLAlchemy's ``insert()`` takes them."""
+    names = [column.name for column in pin_tags.columns]
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def insert_rows(
     conn: Connection,
     pin_rows: Sequence[dict[str, Any]],
-    tag_index_rows: Sequence[dict[str, Any]],
+    tag_index_rows: Sequence[TagRow],
     board_rows: Sequence[dict[str, Any]],
 ) -> None:
     """Insert pins with their tag index and board rows, in the caller's transaction."""
-    if conn.dialect.name == "postgresql" and len(pin_rows) + len(tag_index_rows) >= (
-        _COPY_THRESHOLD
-    ):
-        _copy(conn, pins, pin_rows, {"search_doc": tsvector_literal})
+    if conn.dialect.name == "sqlite":
+        records = _executemany(conn, pins, _records(pins, pin_rows))
+        # The pins' words to the full-text index, in bulk (see tables.py).
+        key, words = _position(pins, "id"), _position(pins, "search_doc")
+        conn.exec_driver_sql(
+            "INSERT INTO pins_fts (rowid, search_doc) VALUES (?, ?)",
+            [(values[key], values[words]) for values in records],
+        )
+        _executemany(conn, pin_tags, tag_index_rows)
+        _executemany(conn, board_pins, _records(board_pins, board_rows))
+    elif len(pin_rows) + len(tag_index_rows) >= _COPY_THRESHOLD:
+        _copy(conn, pins, _records(pins, pin_rows), {"search_doc": tsvector_literal})
         _copy(conn, pin_tags, tag_index_rows, {})
-        _copy(conn, board_pins, board_rows, {})
+        _copy(conn, board_pins, _records(board_pins, board_rows), {})
     else:
-        for table, rows in (
-            (pins, pin_rows),
-            (pin_tags, tag_index_rows),
-            (board_pins, board_rows),
-        ):
-            if not rows:
-                continue
-            if conn.dialect.name == "sqlite":
-                _executemany(conn, table, rows)
-            else:
-                conn.execute(table.insert(), list(rows))
-    change_sizes(conn, Counter(row["tag"] for row in tag_index_rows))
+        if pin_rows:
+            conn.execute(pins.insert(), list(pin_rows))
+        if tag_index_rows:
+            conn.execute(pin_tags.insert(), tag_row_dicts(tag_index_rows))
+        if board_rows:
+            conn.execute(board_pins.insert(), list(board_rows))
+    change_sizes(conn, Counter(row[0] for row in tag_index_rows))
 
 
-def _executemany(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+def _position(table: sa.Table, name: str) -> int:
+    return [column.name for column in table.columns].index(name)
+
+
+def _records(table: sa.Table, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Rows as tuples in the table's column order."""
+    pick = operator.itemgetter(*[column.name for column in table.columns])
+    return [pick(row) for row in rows]
+
+
+def _executemany(
+    conn: Connection, table: sa.Table, records: Sequence[Sequence[Any]]
+) -> Sequence[Sequence[Any]]:
     """One driver-level ``executemany`` with the columns' own bind conversions.
 
     SQLAlchemy's per-row parameter handling costs more than SQLite's insert itself; the
     values are converted here exactly as SQLAlchemy would (the types' bind processors).
+
+    Returns:
+        The rows as stored (converted).
     """
+    if not records:
+        return records
     dialect = conn.dialect
-    names = [column.name for column in table.columns]
-    processors = [
-        column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns
+    convert = [
+        (at, process)
+        for at, column in enumerate(table.columns)
+        if (process := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
-    plan = list(zip(names, processors, strict=True))
+    if convert:
+        converted: list[Sequence[Any]] = []
+        for record in records:
+            values = list(record)
+            for at, process in convert:
+                values[at] = process(values[at])
+            converted.append(tuple(values))
+        records = converted
+    names = [column.name for column in table.columns]
     placeholders = ", ".join("?" for _ in names)
     columns = ", ".join(f'"{name}"' for name in names)
     statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({placeholders})'  # noqa: S608 - names are the schema's own
-    conn.exec_driver_sql(
-        statement,
-        [
-            tuple(row[name] if process is None else process(row[name]) for name, process in plan)
-            for row in rows
-        ],
-    )
+    conn.exec_driver_sql(statement, list(records))
+    return records
 
 
 def _copy(
     conn: Connection,
     table: sa.Table,
-    rows: Sequence[dict[str, Any]],
+    records: Sequence[Sequence[Any]],
     convert: dict[str, Any],
 ) -> None:
-    """Stream rows into a table with ``COPY … FROM STDIN`` on the connection's transaction."""
-    if not rows:
+    """Stream rows (in column order) into a table with ``COPY … FROM STDIN``, in the
+    connection's transaction."""
+    if not records:
         return
     names = [column.name for column in table.columns]
+    plan = [(at, convert[name]) for at, name in enumerate(names) if name in convert]
     raw: Any = conn.connection.driver_connection
     columns = ", ".join(f'"{name}"' for name in names)
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(
-                [convert[name](row[name]) if name in convert else row[name] for name in names]
-            )
+        for record in records:
+            if plan:
+                values = list(record)
+                for at, process in plan:
+                    values[at] = process(values[at])
+                copy.write_row(values)
+            else:
+                copy.write_row(record)
