@@ -255,18 +255,19 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, reload: bool) 
         )
     except PinsphereError as exc:
         raise click.ClickException(str(exc)) from exc
-    # Each worker opens the store itself from the environment (an app factory per process).
-    os.environ.update({ENV_METADATA: metadata, ENV_USERS: users, ENV_BLOBS: blobs})
+    environment = {ENV_METADATA: metadata, ENV_USERS: users, ENV_BLOBS: blobs}
     if not os.environ.get("PINSPHERE_SECRET_KEY") and not os.environ.get(
         "PINSPHERE_SECRET_KEY_FILE"
     ):
         if metadata.startswith("sqlite:///"):
             database = Path(metadata.removeprefix("sqlite:///"))
-            os.environ["PINSPHERE_SECRET_KEY_FILE"] = str(database.parent / "http-secret.key")
+            environment["PINSPHERE_SECRET_KEY_FILE"] = str(database.parent / "http-secret.key")
         elif workers > 1:
             raise click.ClickException(
                 "several workers must sign tokens with one key: set PINSPHERE_SECRET_KEY"
             )
+    # Each worker opens the store itself from the environment (an app factory per process).
+    os.environ.update(environment)
     # Opening here also creates or upgrades the schema once, before workers could race to.
     with _store(ctx) as store:
         if not store.users.list(limit=1):

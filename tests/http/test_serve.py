@@ -101,3 +101,31 @@ def test_serve_signs_in_and_uploads(tmp_path: Path, environment: dict[str, str])
     log = stderr.decode()
     assert "users create NAME --role admin" in log  # the first-run hint
     assert (data / "http-secret.key").exists()  # the generated key, next to the store
+
+
+def test_serve_without_the_http_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from pinsphere.cli import cli
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # makes "import uvicorn" fail
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 1
+    assert "pip install 'pinsphere[http]'" in result.output
+
+
+def test_several_workers_need_a_shared_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from pinsphere.cli import cli
+
+    for name in ("PINSPHERE_SECRET_KEY", "PINSPHERE_SECRET_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("PINSPHERE_METADATA_URL", "PINSPHERE_USERS_URL", "PINSPHERE_BLOBS_URL"):
+        monkeypatch.setenv(name, "memory://")  # restored afterwards, whatever serve sets
+    stores = ["--metadata", "memory://", "--users", "memory://", "--blobs", "memory://"]
+    result = CliRunner().invoke(cli, [*stores, "serve", "--workers", "2"])
+    assert result.exit_code == 1
+    assert "PINSPHERE_SECRET_KEY" in result.output
