@@ -45,6 +45,7 @@ from pinsphere.backends.sql.tables import board_pins, boards, pin_tags, pins
 from pinsphere.backends.sql.terms import Dialect, board_name_key
 from pinsphere.backends.sql.writes import (
     TagRow,
+    bulk_allocation,
     expand_tags,
     insert_rows,
     tag_row_dicts,
@@ -122,6 +123,10 @@ class SQLMetadataBackend(MetadataBackend):
             NotFound: A board id does not exist.
             InvalidInput: A pin id is not well-formed.
         """
+        with bulk_allocation():
+            return self._insert_batch(pins_and_boards)
+
+    def _insert_batch(self, pins_and_boards: Iterable[tuple[Pin, Sequence[str]]]) -> int:
         pin_rows: list[dict[str, Any]] = []
         index_rows: list[TagRow] = []
         board_rows: list[dict[str, Any]] = []
