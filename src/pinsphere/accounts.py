@@ -7,6 +7,7 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import get_args
 
+from pinsphere.audit import AuditLog
 from pinsphere.backends.base import UserBackend, UserChanges
 from pinsphere.errors import AuthenticationError, InvalidInput, NotFound
 from pinsphere.ids import encode_id, new_id
@@ -52,6 +53,10 @@ def normalize_email(raw: str | None) -> str | None:
     return email
 
 
+def _id(user: User | None) -> str | None:
+    return None if user is None else user.id
+
+
 def _found(user: User | None) -> User:
     if user is None:
         raise NotFound("no such user")
@@ -72,10 +77,17 @@ class UserManager:
     go through ``store.as_user(...)``.
     """
 
-    def __init__(self, backend: UserBackend, settings: StoreSettings) -> None:
+    def __init__(
+        self,
+        backend: UserBackend,
+        settings: StoreSettings,
+        passwords: Passwords,
+        audit: AuditLog,
+    ) -> None:
         self._backend = backend
         self._settings = settings
-        self._passwords = Passwords(settings.password_hashing)
+        self._passwords = passwords
+        self._audit = audit
 
     def _check_password(self, password: str) -> None:
         if not isinstance(password, str) or len(password) < self._settings.min_password_length:
@@ -171,9 +183,17 @@ class UserManager:
         user_id = user.id if isinstance(user, User) else user
         return _found(self._backend.update_user(user_id, changes))
 
-    def set_role(self, user: User | str, role: Role | str) -> User:
-        """Change a user's role."""
-        return self._update(user, UserChanges(role=_check_role(role)))
+    def set_role(self, user: User | str, role: Role | str, *, actor: User | None = None) -> User:
+        """Change a user's role (recorded in the audit trail).
+
+        Args:
+            user: The user or their id.
+            role: The new role.
+            actor: Who made the change, for the audit trail.
+        """
+        changed = self._update(user, UserChanges(role=_check_role(role)))
+        self._audit.record(_id(actor), "role.change", "user", changed.id, role=changed.role)
+        return changed
 
     def set_email(self, user: User | str, email: str | None) -> User:
         """Change a user's e-mail.
@@ -183,15 +203,21 @@ class UserManager:
         """
         return self._update(user, UserChanges(email=normalize_email(email) or ""))
 
-    def disable(self, user: User | str) -> User:
-        """Stop a user from signing in and end their sessions (their pins stay as they are)."""
+    def disable(self, user: User | str, *, actor: User | None = None) -> User:
+        """Stop a user from signing in and end their sessions (their pins stay as they are).
+
+        API tokens stop working too: they are refused for disabled users.
+        """
         disabled = self._update(user, UserChanges(disabled=True))
         self._backend.revoke_refresh_tokens(user_id=disabled.id)
+        self._audit.record(_id(actor), "user.disable", "user", disabled.id)
         return disabled
 
-    def enable(self, user: User | str) -> User:
+    def enable(self, user: User | str, *, actor: User | None = None) -> User:
         """Let a disabled user sign in again."""
-        return self._update(user, UserChanges(disabled=False))
+        enabled = self._update(user, UserChanges(disabled=False))
+        self._audit.record(_id(actor), "user.enable", "user", enabled.id)
+        return enabled
 
     def set_password(self, user: User | str, password: str) -> User:
         """Replace a user's password and sign them out everywhere."""

@@ -13,13 +13,23 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "ROLES",
+    "SHARE_ROLES",
     "VISIBILITIES",
+    "ApiToken",
+    "AuditEvent",
     "Board",
+    "Link",
     "Media",
+    "NewApiToken",
+    "NewLink",
     "Page",
     "Pin",
     "Role",
+    "Scope",
+    "Share",
+    "ShareRole",
     "TagCount",
+    "TargetKind",
     "User",
     "Visibility",
 ]
@@ -33,6 +43,17 @@ Role = Literal["admin", "member", "viewer"]
 """What a user may do: manage everything, upload and manage their own pins, or only look."""
 
 ROLES: tuple[Role, ...] = ("admin", "member", "viewer")
+
+ShareRole = Literal["viewer", "editor"]
+"""What a share grants: seeing, or seeing and editing metadata and tags (never deleting)."""
+
+SHARE_ROLES: tuple[ShareRole, ...] = ("viewer", "editor")
+
+TargetKind = Literal["pin", "board"]
+"""What a share or a link is for."""
+
+Scope = Literal["read", "write"]
+"""What an API token may do: read only, or read and change."""
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -176,3 +197,122 @@ class Page(BaseModel, Generic[T]):
 
     items: tuple[T, ...]
     next_cursor: str | None = None
+
+
+class Share(BaseModel):
+    """A pin or board shared with one user.
+
+    Attributes:
+        id: Opaque identifier.
+        target_kind: ``pin`` or ``board``; a board share covers the board owner's pins on it.
+        target_id: The pin's or board's id.
+        user_id: Who it is shared with.
+        username: Their username.
+        role: ``viewer`` or ``editor``.
+        created_by: Who shared it (user id).
+        created_at: When (UTC).
+    """
+
+    model_config = _FROZEN
+
+    id: str
+    target_kind: TargetKind
+    target_id: str
+    user_id: str
+    username: str
+    role: ShareRole
+    created_by: str
+    created_at: datetime
+
+
+class Link(BaseModel):
+    """A public link to a pin or a board. The token itself is shown once, at creation.
+
+    Attributes:
+        id: Opaque identifier (not the token).
+        target_kind: ``pin`` or ``board``.
+        target_id: The pin's or board's id.
+        created_by: Who made it (user id).
+        created_at: When (UTC).
+        expires_at: When it stops working, or ``None``.
+        max_uses: How many times it may be opened, or ``None`` for no limit.
+        uses: How many times it has been opened.
+        has_password: Whether opening it needs a password.
+        allow_download: Whether the original file may be read through it.
+        revoked_at: When it was revoked, or ``None``.
+    """
+
+    model_config = _FROZEN
+
+    id: str
+    target_kind: TargetKind
+    target_id: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    max_uses: int | None = Field(default=None, ge=1)
+    uses: int = Field(default=0, ge=0)
+    has_password: bool = False
+    allow_download: bool = True
+    revoked_at: datetime | None = None
+
+
+class NewLink(Link):
+    """A link just created, with its token: keep it, it is not stored and cannot be shown
+    again."""
+
+    token: str
+
+
+class ApiToken(BaseModel):
+    """A personal API token for scripts. The token itself is shown once, at creation.
+
+    Attributes:
+        id: Opaque identifier (not the token).
+        user_id: Whose token it is.
+        name: The owner's label for it.
+        scopes: ``read`` and/or ``write``.
+        created_at: When (UTC).
+        expires_at: When it stops working, or ``None``.
+        last_used_at: When it was last accepted, or ``None``.
+    """
+
+    model_config = _FROZEN
+
+    id: str
+    user_id: str
+    name: str
+    scopes: tuple[Scope, ...]
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class NewApiToken(ApiToken):
+    """An API token just created, with its secret: shown once, never stored."""
+
+    token: str
+
+
+class AuditEvent(BaseModel):
+    """One permission change: who did what to which object, and when.
+
+    Attributes:
+        id: Time-ordered identifier.
+        at: When (UTC).
+        actor_id: Who did it (user id), or ``None`` for the system.
+        action: e.g. ``share``, ``unshare``, ``link.create``, ``link.revoke``, ``role.change``.
+        target_kind: ``pin``, ``board``, ``link``, ``user`` or ``token``.
+        target_id: The object's id.
+        details: Small facts about the change (``{"user": "bob", "role": "editor"}``).
+    """
+
+    model_config = _FROZEN
+
+    id: str
+    at: datetime
+    actor_id: str | None
+    action: str
+    target_kind: str
+    target_id: str
+    details: dict[str, str] = Field(default_factory=dict)

@@ -9,21 +9,17 @@ rotation). Only SHA-256 digests of tokens are stored.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
 from pinsphere.backends.base import RefreshTokenRecord, UserBackend
 from pinsphere.errors import AuthenticationError
 from pinsphere.models import User
+from pinsphere.tokens import digest
 
 __all__ = ["RefreshTokens"]
 
 _REJECTED = "the refresh token is invalid, expired or revoked"
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class RefreshTokens:
@@ -48,7 +44,7 @@ class RefreshTokens:
         now = datetime.now(UTC)
         self._backend.add_refresh_token(
             RefreshTokenRecord(
-                token_hash=_digest(token),
+                token_hash=digest(token),
                 family_id=family_id or secrets.token_urlsafe(16),
                 user_id=user.id,
                 created_at=now,
@@ -66,7 +62,7 @@ class RefreshTokens:
         """
         if not isinstance(token, str) or not 20 <= len(token) <= 200:
             raise AuthenticationError(_REJECTED)
-        token_hash = _digest(token)
+        token_hash = digest(token)
         record = self._backend.get_refresh_token(token_hash)
         now = datetime.now(UTC)
         if record is None or record.revoked or record.expires_at <= now:
@@ -83,7 +79,7 @@ class RefreshTokens:
 
     def revoke(self, token: str) -> None:
         """Sign out: revoke the token's whole family. Unknown tokens are ignored."""
-        record = self._backend.get_refresh_token(_digest(token)) if token else None
+        record = self._backend.get_refresh_token(digest(token)) if token else None
         if record is not None:
             self._backend.revoke_refresh_tokens(family_id=record.family_id)
 

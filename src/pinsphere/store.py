@@ -13,9 +13,11 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 from pinsphere.accounts import UserManager
+from pinsphere.api_tokens import ApiTokenManager, scope_for_token
+from pinsphere.audit import AuditLog
 from pinsphere.backends.base import (
     BlobBackend,
     BoardChanges,
@@ -32,14 +34,33 @@ from pinsphere.errors import (
     PinsphereError,
 )
 from pinsphere.ids import decode_id, encode_id, id_time, new_id
-from pinsphere.models import VISIBILITIES, Board, Page, Pin, TagCount, User, Visibility
-from pinsphere.policy import AccessRule, Action, Principal, access_rule, can
+from pinsphere.models import (
+    VISIBILITIES,
+    AuditEvent,
+    Board,
+    Link,
+    NewLink,
+    Page,
+    Pin,
+    Share,
+    ShareRole,
+    TagCount,
+    TargetKind,
+    User,
+    Visibility,
+)
+from pinsphere.passwords import Passwords
+from pinsphere.policy import AccessRule, Action, Principal, access_rule, can, explain
 from pinsphere.query import OwnerTerm, Query
 from pinsphere.search import parse_query
 from pinsphere.sessions import RefreshTokens
 from pinsphere.settings import StoreSettings
+from pinsphere.sharing import Sharing
 from pinsphere.tags import normalize_board_name, normalize_tag, normalize_tags
 from pinsphere.upload import ORIGINALS_PREFIX, Source, original_key, store_original
+
+if TYPE_CHECKING:
+    from pinsphere.links import LinkScope
 
 __all__ = ["BoardManager", "PinScope", "PinStore", "SweepReport"]
 
@@ -97,6 +118,8 @@ class PinStore:
         settings: Upload limits, page sizes, password hashing.
         users: Account management (not permission-checked; for the embedding application).
         refresh_tokens: Sign-in sessions: rotating refresh tokens with reuse detection.
+        passwords: The password hasher (accounts and link passwords).
+        audit: The audit trail of permission changes.
     """
 
     def __init__(
@@ -111,7 +134,9 @@ class PinStore:
         self.user_backend = users
         self.blobs = blobs
         self.settings = settings or StoreSettings()
-        self.users = UserManager(users, self.settings)
+        self.passwords = Passwords(self.settings.password_hashing)
+        self.audit = AuditLog(metadata)
+        self.users = UserManager(users, self.settings, self.passwords, self.audit)
         self.refresh_tokens = RefreshTokens(users, self.settings.refresh_token_lifetime)
 
     def as_user(self, user: User | str) -> PinScope:
@@ -126,6 +151,33 @@ class PinStore:
         # A User is read again so that a role change or a disabled account takes effect.
         found = self.users.find(user) if isinstance(user, str) else self.users.get(user.id)
         return PinScope(self, Principal(found))
+
+    def as_token(self, token: str) -> PinScope:
+        """The scope an API token acts in: its user's, read-only without the ``write`` scope.
+
+        Raises:
+            AuthenticationError: Unknown or expired token, or its user is disabled.
+        """
+        return scope_for_token(self, token)
+
+    def open_link(
+        self, token: str, *, password: str | None = None, count_use: bool = True
+    ) -> LinkScope:
+        """Follow a public link: a read-only scope that sees the link's target only.
+
+        Args:
+            token: The link's token.
+            password: Its password, if it has one.
+            count_use: Count this opening against the link's maximum uses.
+
+        Raises:
+            NotFound: Unknown, revoked, expired or used-up link.
+            AuthenticationError: Missing or wrong password.
+        """
+        # Imported here: the link scope is a PinScope, defined below in this module.
+        from pinsphere.links import open_link
+
+        return open_link(self, token, password=password, count_use=count_use)
 
     @property
     def anonymous(self) -> PinScope:
@@ -222,11 +274,14 @@ class PinScope:
         boards: The caller's board operations.
     """
 
-    def __init__(self, store: PinStore, principal: Principal) -> None:
+    def __init__(self, store: PinStore, principal: Principal, *, read_only: bool = False) -> None:
         self._store = store
         self.principal = principal
+        self.read_only = read_only
         self._rule = access_rule(principal)
         self.boards = BoardManager(self)
+        self.api_tokens = ApiTokenManager(self)
+        self._sharing = Sharing(self)
 
     @property
     def user(self) -> User | None:
@@ -238,11 +293,26 @@ class PinScope:
         """The caller's visibility rule, as handed to backends."""
         return self._rule
 
-    def _require(self, action: Action, target: Pin | Board | None = None) -> User:
+    def _require(
+        self,
+        action: Action,
+        target: Pin | Board | None = None,
+        *,
+        share_role: ShareRole | None = None,
+    ) -> User:
         user = self.principal.user
-        if user is None or not can(self.principal, action, target):
+        if self.read_only:
+            raise PermissionDenied("this access is read-only")
+        if user is None or not can(self.principal, action, target, share_role=share_role):
             raise PermissionDenied(f"not allowed to {action}")
         return user
+
+    def _share_role(self, kind: TargetKind, target: Pin | Board) -> ShareRole | None:
+        """The caller's share of something they do not own (``None`` if theirs or unshared)."""
+        user = self.principal.user
+        if user is None or target.owner_id == user.id:
+            return None
+        return self._store.metadata.share_role(kind, target.id, user.id)
 
     # -- pins -------------------------------------------------------------------------------
 
@@ -325,7 +395,7 @@ class PinScope:
         """
         if not isinstance(pin_id, str) or decode_id(pin_id) is None:
             raise NotFound("no such pin")
-        pin = self._store.metadata.get_pin(pin_id, self._rule)
+        pin = self._store.metadata.get_pin(pin_id, self.access)
         if pin is None:
             raise NotFound("no such pin")
         return pin
@@ -366,7 +436,7 @@ class PinScope:
             PermissionDenied: Visible, but the caller may not edit it.
         """
         pin = self.get(pin_id)
-        self._require("edit", pin)
+        self._require("edit", pin, share_role=self._share_role("pin", pin))
         add = set(normalize_tags(add_tags))
         remove = set(normalize_tags(remove_tags))
         if tags is not None:
@@ -454,7 +524,7 @@ class PinScope:
         parsed = self._prepare(query, order)
         viewer = self.principal.user_id
         after = decode_cursor(cursor, parsed, viewer) if cursor else None
-        items = self._store.metadata.search_pins(parsed, self._rule, limit=limit + 1, after=after)
+        items = self._store.metadata.search_pins(parsed, self.access, limit=limit + 1, after=after)
         next_cursor = None
         if len(items) > limit:
             items = items[:limit]
@@ -463,12 +533,78 @@ class PinScope:
 
     def count(self, query: str | Query = "") -> int:
         """How many visible pins match ``query``."""
-        return self._store.metadata.count_pins(self._prepare(query, None), self._rule)
+        return self._store.metadata.count_pins(self._prepare(query, None), self.access)
 
     def tags(self, *, prefix: str | None = None, limit: int = 1000) -> list[TagCount]:
         """Tags of the pins the caller can see, with how many of those pins carry each."""
         clean = normalize_tag(prefix) if prefix else None
-        return self._store.metadata.tag_counts(self._rule, prefix=clean, limit=limit)
+        return self._store.metadata.tag_counts(self.access, prefix=clean, limit=limit)
+
+    # -- sharing ----------------------------------------------------------------------------
+
+    def share(self, target_id: str, username: str, role: ShareRole | str = "viewer") -> Share:
+        """Share a pin or board (by id) with a user as ``viewer`` or ``editor``.
+
+        Sharing a board shares the pins its owner put on it. Sharing again changes the role.
+
+        Raises:
+            NotFound: The target is not visible, or no such user.
+            PermissionDenied: The caller neither owns the target nor is an admin.
+        """
+        return self._sharing.share(target_id, username, role)
+
+    def unshare(self, target_id: str, username: str) -> None:
+        """Stop sharing a pin or board with a user."""
+        self._sharing.unshare(target_id, username)
+
+    def shares(self, target_id: str) -> list[Share]:
+        """Who a pin or board the caller owns is shared with."""
+        return self._sharing.shares(target_id)
+
+    def create_link(
+        self,
+        target_id: str,
+        *,
+        expires_in: timedelta | None = None,
+        max_uses: int | None = None,
+        password: str | None = None,
+        allow_download: bool = True,
+    ) -> NewLink:
+        """Make a public link to a pin or board the caller owns; see
+        :meth:`pinsphere.sharing.Sharing.create_link`. ``link.token`` is shown only here."""
+        return self._sharing.create_link(
+            target_id,
+            expires_in=expires_in,
+            max_uses=max_uses,
+            password=password,
+            allow_download=allow_download,
+        )
+
+    def links(self, target_id: str | None = None) -> list[Link]:
+        """The caller's links, or the links of one target the caller owns."""
+        return self._sharing.links(target_id)
+
+    def revoke_link(self, link_id: str) -> None:
+        """Revoke a link; every use of it fails from now on."""
+        self._sharing.revoke_link(link_id)
+
+    def explain(self, pin_id: str) -> str:
+        """Why the caller can see a pin, in words.
+
+        Raises:
+            NotFound: The caller cannot see it.
+        """
+        pin = self.get(pin_id)
+        return explain(self.principal, pin, share_role=self._share_role("pin", pin))
+
+    def audit(self, *, limit: int = 100, before: str | None = None) -> list[AuditEvent]:
+        """The audit trail of permission changes, newest first (admins only).
+
+        Raises:
+            PermissionDenied: The caller is not an admin.
+        """
+        self._require("manage_users")
+        return self._store.audit.events(limit=limit, before=before)
 
 
 class BoardManager:

@@ -26,7 +26,19 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pinsphere.errors import InvalidInput
-from pinsphere.models import Board, Pin, TagCount, User, Visibility
+from pinsphere.models import (
+    ApiToken,
+    AuditEvent,
+    Board,
+    Link,
+    Pin,
+    Share,
+    ShareRole,
+    TagCount,
+    TargetKind,
+    User,
+    Visibility,
+)
 from pinsphere.policy import AccessRule
 from pinsphere.query import Query
 
@@ -182,7 +194,8 @@ class MetadataBackend(abc.ABC):
 
     @abc.abstractmethod
     def delete_pin(self, pin_id: str) -> Pin | None:
-        """Delete the pin with its tags and board entries; return it, or ``None`` if absent."""
+        """Delete the pin with its tags, board entries, shares and links; return it, or
+        ``None`` if absent."""
 
     @abc.abstractmethod
     def search_pins(
@@ -250,7 +263,7 @@ class MetadataBackend(abc.ABC):
 
     @abc.abstractmethod
     def delete_board(self, board_id: str) -> bool:
-        """Delete the board (its pins stay); ``False`` when absent."""
+        """Delete the board with its shares and links (its pins stay); ``False`` when absent."""
 
     @abc.abstractmethod
     def add_to_board(self, board_id: str, pin_id: str) -> None:
@@ -263,6 +276,81 @@ class MetadataBackend(abc.ABC):
     @abc.abstractmethod
     def remove_from_board(self, board_id: str, pin_id: str) -> None:
         """Take a pin off a board (no error if it was not on it)."""
+
+    # -- shares -----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_share(self, share: Share) -> Share:
+        """Share a pin or board with a user, replacing the role of an existing share.
+
+        Returns:
+            The share as stored (an existing share keeps its id and creation time).
+
+        Raises:
+            NotFound: The target does not exist.
+        """
+
+    @abc.abstractmethod
+    def delete_share(self, target_kind: TargetKind, target_id: str, user_id: str) -> bool:
+        """Stop sharing; ``False`` when there was no such share."""
+
+    @abc.abstractmethod
+    def list_shares(self, target_kind: TargetKind, target_id: str) -> list[Share]:
+        """Who a pin or board is shared with, by username (case-folded)."""
+
+    @abc.abstractmethod
+    def share_role(self, target_kind: TargetKind, target_id: str, user_id: str) -> ShareRole | None:
+        """The user's strongest share of a target.
+
+        For a pin this counts direct shares and shares of boards the pin is on whose owner
+        also owns the pin; ``editor`` beats ``viewer``.
+        """
+
+    # -- links ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_link(self, link: Link, token_hash: str, password_hash: str | None) -> None:
+        """Store a new public link (its token only as a SHA-256 digest).
+
+        Raises:
+            NotFound: The target does not exist.
+        """
+
+    @abc.abstractmethod
+    def find_link(self, token_hash: str) -> tuple[Link, str | None] | None:
+        """The link with this token digest and its password hash, or ``None``."""
+
+    @abc.abstractmethod
+    def get_link(self, link_id: str) -> Link | None:
+        """The link with this id, or ``None``."""
+
+    @abc.abstractmethod
+    def use_link(self, link_id: str, when: datetime) -> bool:
+        """Count one opening of a link, atomically, if it is still usable at ``when``.
+
+        Returns:
+            ``False`` (and nothing counted) when it is revoked, expired or used up.
+        """
+
+    @abc.abstractmethod
+    def revoke_link(self, link_id: str, when: datetime) -> bool:
+        """Revoke a link; ``False`` when absent or revoked already."""
+
+    @abc.abstractmethod
+    def list_links(
+        self, *, created_by: str | None = None, target: tuple[TargetKind, str] | None = None
+    ) -> list[Link]:
+        """Links, newest first, made by one user and/or for one target."""
+
+    # -- audit ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_audit_event(self, event: AuditEvent) -> None:
+        """Record a permission change."""
+
+    @abc.abstractmethod
+    def list_audit_events(self, *, limit: int = 100, before: str | None = None) -> list[AuditEvent]:
+        """Recorded events, newest first, older than the event id ``before`` (keyset)."""
 
 
 class UserCapabilities(BaseModel):
@@ -371,7 +459,7 @@ class UserBackend(abc.ABC):
 
     @abc.abstractmethod
     def delete_user(self, user_id: str) -> bool:
-        """Delete the account and its refresh tokens; ``False`` when absent."""
+        """Delete the account, its refresh and API tokens; ``False`` when absent."""
 
     @abc.abstractmethod
     def list_users(self, *, limit: int = 100, after: str | None = None) -> list[User]:
@@ -414,6 +502,32 @@ class UserBackend(abc.ABC):
     @abc.abstractmethod
     def purge_refresh_tokens(self, expired_before: datetime) -> int:
         """Delete tokens that expired before ``expired_before``; returns how many."""
+
+    # -- API tokens -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_api_token(self, token: ApiToken, token_hash: str) -> None:
+        """Store a new API token (the secret only as a SHA-256 digest).
+
+        Raises:
+            NotFound: The user does not exist.
+        """
+
+    @abc.abstractmethod
+    def find_api_token(self, token_hash: str) -> ApiToken | None:
+        """The token with this digest, or ``None``."""
+
+    @abc.abstractmethod
+    def touch_api_token(self, token_id: str, when: datetime) -> None:
+        """Record that the token was used at ``when``."""
+
+    @abc.abstractmethod
+    def list_api_tokens(self, user_id: str) -> list[ApiToken]:
+        """A user's tokens, newest first."""
+
+    @abc.abstractmethod
+    def delete_api_token(self, token_id: str, user_id: str) -> bool:
+        """Delete one of a user's tokens; ``False`` when the user has no such token."""
 
 
 class BlobCapabilities(BaseModel):

@@ -2,8 +2,8 @@
 
 It is the reference for what a :class:`~pinsphere.backends.base.MetadataBackend` does: every
 search term is evaluated in plain Python, following the rules in :mod:`pinsphere.query`, and
-the caller's :class:`~pinsphere.policy.AccessRule` is applied through
-:meth:`~pinsphere.policy.AccessRule.allows` on every read.
+the caller's :class:`~pinsphere.policy.AccessRule` (owner, visibility, shares, links) is
+applied to every object on every read.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from pinsphere.backends.base import (
     PinChanges,
 )
 from pinsphere.backends.memory import parse_memory_url
+from pinsphere.backends.memory.sharing import MemorySharing, strongest
 from pinsphere.errors import BackendUnavailable, Conflict, InvalidInput, InvalidQuery, NotFound
 from pinsphere.ids import decode_id
-from pinsphere.models import Board, Pin, TagCount
+from pinsphere.models import AuditEvent, Board, Link, Pin, Share, ShareRole, TagCount, TargetKind
 from pinsphere.policy import AccessRule
 from pinsphere.query import (
     BoardTerm,
@@ -72,6 +73,7 @@ class MemoryMetadataBackend(MetadataBackend):
         self._pins: dict[str, Pin] = {}
         self._boards: dict[str, Board] = {}
         self._board_pins: dict[str, set[str]] = {}
+        self._sharing = MemorySharing()
         self._closed = False
 
     @classmethod
@@ -131,7 +133,7 @@ class MemoryMetadataBackend(MetadataBackend):
         """The pin if it exists and ``access`` allows it, with its visible boards."""
         with self._lock:
             pin = self._pins.get(pin_id)
-            if pin is None or not _allows(access, pin):
+            if pin is None or not self._visible(access, pin):
                 return None
             return self._with_boards(pin, access)
 
@@ -150,7 +152,8 @@ class MemoryMetadataBackend(MetadataBackend):
             return self._with_boards(updated, None)
 
     def delete_pin(self, pin_id: str) -> Pin | None:
-        """Delete the pin and its board entries; return it (with every board it was on)."""
+        """Delete the pin, its board entries, shares and links; return it (with every board it
+        was on)."""
         with self._lock:
             pin = self._pins.get(pin_id)
             if pin is None:
@@ -159,6 +162,7 @@ class MemoryMetadataBackend(MetadataBackend):
             del self._pins[pin_id]
             for members in self._board_pins.values():
                 members.discard(pin_id)
+            self._sharing.forget("pin", pin_id)
             return deleted
 
     def search_pins(
@@ -196,7 +200,7 @@ class MemoryMetadataBackend(MetadataBackend):
         """Direct tags of visible pins with their counts, by count descending then tag."""
         with self._lock:
             counts = Counter(
-                tag for pin in self._pins.values() if _allows(access, pin) for tag in pin.tags
+                tag for pin in self._pins.values() if self._visible(access, pin) for tag in pin.tags
             )
         ranked = sorted(
             (tag, count)
@@ -240,7 +244,7 @@ class MemoryMetadataBackend(MetadataBackend):
         """The board if it exists and ``access`` allows it, counting its visible pins."""
         with self._lock:
             board = self._boards.get(board_id)
-            if board is None or not _allows(access, board):
+            if board is None or not self._visible(access, board):
                 return None
             return self._with_count(board, access)
 
@@ -251,7 +255,7 @@ class MemoryMetadataBackend(MetadataBackend):
             return None
         with self._lock:
             board = self._owner_board(owner_id, key)
-            if board is None or not _allows(access, board):
+            if board is None or not self._visible(access, board):
                 return None
             return self._with_count(board, access)
 
@@ -261,7 +265,7 @@ class MemoryMetadataBackend(MetadataBackend):
             boards = [
                 board
                 for board in self._boards.values()
-                if _allows(access, board) and (owner_id is None or board.owner_id == owner_id)
+                if self._visible(access, board) and (owner_id is None or board.owner_id == owner_id)
             ]
             boards.sort(key=lambda board: (board.owner, board.name, board.id))
             return [self._with_count(board, access) for board in boards]
@@ -291,11 +295,12 @@ class MemoryMetadataBackend(MetadataBackend):
             return self._with_count(updated, None)
 
     def delete_board(self, board_id: str) -> bool:
-        """Delete the board; its pins stay. ``False`` when absent."""
+        """Delete the board with its shares and links; its pins stay. ``False`` when absent."""
         with self._lock:
             if self._boards.pop(board_id, None) is None:
                 return False
             del self._board_pins[board_id]
+            self._sharing.forget("board", board_id)
             return True
 
     def add_to_board(self, board_id: str, pin_id: str) -> None:
@@ -318,13 +323,137 @@ class MemoryMetadataBackend(MetadataBackend):
 
     # -- helpers (called with the lock held) ------------------------------------------------
 
+    # -- shares -----------------------------------------------------------------------------
+
+    def put_share(self, share: Share) -> Share:
+        """Share a pin or board, replacing the role of an existing share.
+
+        Raises:
+            NotFound: The target does not exist.
+        """
+        with self._lock:
+            self._require_target(share.target_kind, share.target_id)
+            return self._sharing.put_share(share)
+
+    def delete_share(self, target_kind: TargetKind, target_id: str, user_id: str) -> bool:
+        """Stop sharing; ``False`` when there was no such share."""
+        with self._lock:
+            return self._sharing.delete_share(target_kind, target_id, user_id)
+
+    def list_shares(self, target_kind: TargetKind, target_id: str) -> list[Share]:
+        """Who a target is shared with, by case-folded username."""
+        with self._lock:
+            return self._sharing.shares_of(target_kind, target_id)
+
+    def share_role(self, target_kind: TargetKind, target_id: str, user_id: str) -> ShareRole | None:
+        """The user's strongest share of a target (for pins, through boards too)."""
+        with self._lock:
+            return self._share_role(target_kind, target_id, user_id)
+
+    # -- links ------------------------------------------------------------------------------
+
+    def add_link(self, link: Link, token_hash: str, password_hash: str | None) -> None:
+        """Store a new public link.
+
+        Raises:
+            NotFound: The target does not exist.
+        """
+        with self._lock:
+            self._require_target(link.target_kind, link.target_id)
+            self._sharing.add_link(link, token_hash, password_hash)
+
+    def find_link(self, token_hash: str) -> tuple[Link, str | None] | None:
+        """The link with this token digest and its password hash."""
+        with self._lock:
+            return self._sharing.find_link(token_hash)
+
+    def get_link(self, link_id: str) -> Link | None:
+        """The link with this id."""
+        with self._lock:
+            return self._sharing.get_link(link_id)
+
+    def use_link(self, link_id: str, when: datetime) -> bool:
+        """Count one opening if the link is still usable."""
+        with self._lock:
+            return self._sharing.use_link(link_id, when)
+
+    def revoke_link(self, link_id: str, when: datetime) -> bool:
+        """Revoke a link."""
+        with self._lock:
+            return self._sharing.revoke_link(link_id, when)
+
+    def list_links(
+        self, *, created_by: str | None = None, target: tuple[TargetKind, str] | None = None
+    ) -> list[Link]:
+        """Links, newest first."""
+        with self._lock:
+            return self._sharing.list_links(created_by, target)
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def add_audit_event(self, event: AuditEvent) -> None:
+        """Record a permission change."""
+        with self._lock:
+            self._sharing.add_audit_event(event)
+
+    def list_audit_events(self, *, limit: int = 100, before: str | None = None) -> list[AuditEvent]:
+        """Events newest first."""
+        with self._lock:
+            return self._sharing.audit_events(limit, before)
+
+    # -- visibility (called with the lock held) ---------------------------------------------
+
+    def _visible(self, access: AccessRule, item: Pin | Board) -> bool:
+        """The whole access rule for one pin or board: owner, visibility, shares, links."""
+        if access.link_kind is not None:
+            return self._in_link(access, item)
+        if access.allows(item.owner_id, item.visibility):
+            return True
+        if not access.shares or access.owner_id is None:
+            return False
+        kind: TargetKind = "pin" if isinstance(item, Pin) else "board"
+        return self._share_role(kind, item.id, access.owner_id) is not None
+
+    def _in_link(self, access: AccessRule, item: Pin | Board) -> bool:
+        if isinstance(item, Board):
+            return access.link_kind == "board" and item.id == access.link_id
+        if access.link_kind == "pin":
+            return item.id == access.link_id
+        board = self._boards.get(access.link_id or "")
+        return (
+            board is not None
+            and item.id in self._board_pins[board.id]
+            and item.owner_id == board.owner_id
+        )
+
+    def _share_role(
+        self, target_kind: TargetKind, target_id: str, user_id: str
+    ) -> ShareRole | None:
+        roles = [self._sharing.role(target_kind, target_id, user_id)]
+        pin = self._pins.get(target_id) if target_kind == "pin" else None
+        if pin is not None:
+            # A board share covers the pins its owner put on the board, no one else's.
+            roles.extend(
+                self._sharing.role("board", board_id, user_id)
+                for board_id, members in self._board_pins.items()
+                if target_id in members and self._boards[board_id].owner_id == pin.owner_id
+            )
+        return strongest(role for role in roles if role is not None)
+
+    def _require_target(self, target_kind: TargetKind, target_id: str) -> None:
+        table: dict[str, Pin] | dict[str, Board] = (
+            self._pins if target_kind == "pin" else self._boards
+        )
+        if target_id not in table:
+            raise NotFound(f"no such {target_kind}")
+
     def _matching(self, query: Query, access: AccessRule) -> list[Pin]:
         """Visible pins matching every term of ``query``, unordered."""
         board_keys = self._visible_board_keys(access)
         return [
             pin
             for pin in self._pins.values()
-            if _allows(access, pin)
+            if self._visible(access, pin)
             and all(_holds(term, pin, board_keys.get(pin.id, frozenset())) for term in query.terms)
         ]
 
@@ -332,7 +461,7 @@ class MemoryMetadataBackend(MetadataBackend):
         """For each pin id, the keys of the boards it is on that ``access`` allows."""
         keys: dict[str, set[str]] = {}
         for board in self._boards.values():
-            if not _allows(access, board):
+            if not self._visible(access, board):
                 continue
             for pin_id in self._board_pins[board.id]:
                 keys.setdefault(pin_id, set()).add(board_key(board.name))
@@ -346,7 +475,8 @@ class MemoryMetadataBackend(MetadataBackend):
         names = sorted(
             board.name
             for board in self._boards.values()
-            if pin.id in self._board_pins[board.id] and (access is None or _allows(access, board))
+            if pin.id in self._board_pins[board.id]
+            and (access is None or self._visible(access, board))
         )
         return pin.model_copy(update={"boards": tuple(names)})
 
@@ -355,7 +485,7 @@ class MemoryMetadataBackend(MetadataBackend):
         count = sum(
             1
             for pin_id in self._board_pins[board.id]
-            if access is None or _allows(access, self._pins[pin_id])
+            if access is None or self._visible(access, self._pins[pin_id])
         )
         return board.model_copy(update={"pin_count": count})
 
@@ -368,10 +498,6 @@ class MemoryMetadataBackend(MetadataBackend):
 
 
 # -- pure functions ---------------------------------------------------------------------------
-
-
-def _allows(access: AccessRule, item: Pin | Board) -> bool:
-    return access.allows(item.owner_id, item.visibility)
 
 
 def _id_number(pin_id: str) -> int:

@@ -16,7 +16,7 @@ from pinsphere.backends.base import (
 )
 from pinsphere.backends.memory import parse_memory_url
 from pinsphere.errors import BackendUnavailable, Conflict, InvalidInput, NotFound
-from pinsphere.models import User
+from pinsphere.models import ApiToken, User
 
 __all__ = ["MemoryUserBackend"]
 
@@ -39,6 +39,7 @@ class MemoryUserBackend(UserBackend):
         self._users: dict[str, User] = {}
         self._password_hashes: dict[str, str | None] = {}
         self._refresh: dict[str, RefreshTokenRecord] = {}
+        self._api_tokens: dict[str, tuple[ApiToken, str]] = {}
         self._closed = False
 
     @classmethod
@@ -129,6 +130,9 @@ class MemoryUserBackend(UserBackend):
                 return False
             del self._password_hashes[user_id]
             self._refresh = {h: r for h, r in self._refresh.items() if r.user_id != user_id}
+            self._api_tokens = {
+                i: t for i, t in self._api_tokens.items() if t[0].user_id != user_id
+            }
             return True
 
     def list_users(self, *, limit: int = 100, after: str | None = None) -> list[User]:
@@ -195,6 +199,50 @@ class MemoryUserBackend(UserBackend):
             purged = len(self._refresh) - len(keep)
             self._refresh = keep
             return purged
+
+    # -- API tokens -------------------------------------------------------------------------
+
+    def add_api_token(self, token: ApiToken, token_hash: str) -> None:
+        """Store a new API token.
+
+        Raises:
+            NotFound: The user does not exist.
+        """
+        with self._lock:
+            if token.user_id not in self._users:
+                raise NotFound("no such user")
+            self._api_tokens[token.id] = (token, token_hash)
+
+    def find_api_token(self, token_hash: str) -> ApiToken | None:
+        """The token with this digest, or ``None``."""
+        with self._lock:
+            return next((t for t, h in self._api_tokens.values() if h == token_hash), None)
+
+    def touch_api_token(self, token_id: str, when: datetime) -> None:
+        """Record that the token was used."""
+        with self._lock:
+            found = self._api_tokens.get(token_id)
+            if found is not None:
+                token, token_hash = found
+                self._api_tokens[token_id] = (
+                    token.model_copy(update={"last_used_at": when}),
+                    token_hash,
+                )
+
+    def list_api_tokens(self, user_id: str) -> list[ApiToken]:
+        """A user's tokens, newest first."""
+        with self._lock:
+            tokens = [t for t, _ in self._api_tokens.values() if t.user_id == user_id]
+        return sorted(tokens, key=lambda t: (t.created_at, t.id), reverse=True)
+
+    def delete_api_token(self, token_id: str, user_id: str) -> bool:
+        """Delete one of a user's tokens."""
+        with self._lock:
+            found = self._api_tokens.get(token_id)
+            if found is None or found[0].user_id != user_id:
+                return False
+            del self._api_tokens[token_id]
+            return True
 
     # -- helpers (called with the lock held) ------------------------------------------------
 

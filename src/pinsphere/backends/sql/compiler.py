@@ -28,7 +28,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from pinsphere.backends.sql.rows import PIN_COLUMNS
+from pinsphere.backends.sql.rows import PIN_COLUMNS, pin_key
+from pinsphere.backends.sql.sharing import (
+    board_shared_condition,
+    link_condition,
+    shared_condition,
+)
 from pinsphere.backends.sql.tables import board_pins, boards, pin_tags, pins, pins_fts
 from pinsphere.backends.sql.terms import (
     Dialect,
@@ -41,6 +46,7 @@ from pinsphere.backends.sql.terms import (
     tsquery_literal,
 )
 from pinsphere.errors import InvalidInput
+from pinsphere.models import TargetKind
 from pinsphere.policy import AccessRule
 from pinsphere.query import (
     BoardTerm,
@@ -254,9 +260,7 @@ def _compile(
         source = _Source(pins.c.id, pins.c.owner_id, pins.c.visibility, needs_pins=True)
         from_ = pins
     if not access.everything:
-        conditions.append(
-            visible(access, source.owner_id, source.visibility, bind, key=source.key)
-        )
+        conditions.append(visible(access, source.owner_id, source.visibility, bind, key=source.key))
     for index, term in enumerate(query.terms):
         if index == driver or (
             driver == "text" and isinstance(term, TextTerm) and not term.negated

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Self
 
 import sqlalchemy as sa
@@ -40,6 +41,7 @@ from pinsphere.backends.sql.rows import (
     split_tags,
     to_utc,
 )
+from pinsphere.backends.sql.sharing import SharingTables
 from pinsphere.backends.sql.sizes import change_sizes
 from pinsphere.backends.sql.tables import board_pins, boards, pin_tags, pins
 from pinsphere.backends.sql.terms import Dialect, board_name_key
@@ -53,7 +55,16 @@ from pinsphere.backends.sql.writes import (
 )
 from pinsphere.errors import InvalidInput, InvalidQuery, NotFound
 from pinsphere.ids import encode_id
-from pinsphere.models import Board, Pin, TagCount
+from pinsphere.models import (
+    AuditEvent,
+    Board,
+    Link,
+    Pin,
+    Share,
+    ShareRole,
+    TagCount,
+    TargetKind,
+)
 from pinsphere.policy import AccessRule
 from pinsphere.query import Query
 from pinsphere.text import search_words
@@ -78,6 +89,7 @@ class SQLMetadataBackend(MetadataBackend):
         self._db = database
         self._dialect: Dialect = "sqlite" if database.is_sqlite else "postgresql"
         self._plans = Plans(database.engine.dialect)
+        self._sharing = SharingTables(database)
 
     @classmethod
     def from_url(cls, url: str) -> Self:
@@ -218,7 +230,8 @@ class SQLMetadataBackend(MetadataBackend):
         return pin_from_row(fresh, names.get(key, ()))
 
     def delete_pin(self, pin_id: str) -> Pin | None:
-        """Delete the pin with its tags and board entries; return it, or ``None`` if absent."""
+        """Delete the pin with its tags, board entries, shares and links; return it, or
+        ``None`` if absent."""
         key = pin_key(pin_id)
         if key is None:
             return None
@@ -237,6 +250,7 @@ class SQLMetadataBackend(MetadataBackend):
                 change_sizes(conn, dict.fromkeys(tags, -1))
             # board_pins rows go with the pin (ON DELETE CASCADE); the FTS row by trigger.
             conn.execute(pins.delete().where(pins.c.id == key))
+            self._sharing.forget(conn, "pin", pin_id)
         return pin_from_row(row, names.get(key, ()))
 
     def search_pins(
@@ -352,9 +366,12 @@ class SQLMetadataBackend(MetadataBackend):
         )
         statement = (
             sa.select(*BOARD_COLUMNS, pin_count)
-            .where(compiler.visible(
-                access, boards.c.owner_id, boards.c.visibility, key=boards.c.id, kind="board"
-            ), *conditions)
+            .where(
+                compiler.visible(
+                    access, boards.c.owner_id, boards.c.visibility, key=boards.c.id, kind="board"
+                ),
+                *conditions,
+            )
             .order_by(boards.c.owner, boards.c.name)
         )
         rows = conn.execute(statement).mappings().all()
@@ -404,12 +421,13 @@ class SQLMetadataBackend(MetadataBackend):
         return found[0] if found else None
 
     def delete_board(self, board_id: str) -> bool:
-        """Delete the board (its pins stay); ``False`` when absent."""
+        """Delete the board with its shares and links (its pins stay); ``False`` when absent."""
         with self._db.write() as conn:
             # Explicit rather than relying on ON DELETE CASCADE, which SQLite applies only
             # when the connection has foreign keys switched on.
             conn.execute(board_pins.delete().where(board_pins.c.board_id == board_id))
             done = conn.execute(boards.delete().where(boards.c.id == board_id))
+            self._sharing.forget(conn, "board", board_id)
         return done.rowcount > 0
 
     def add_to_board(self, board_id: str, pin_id: str) -> None:
@@ -450,6 +468,66 @@ class SQLMetadataBackend(MetadataBackend):
                     board_pins.c.board_id == board_id, board_pins.c.pin_id == key
                 )
             )
+
+    # -- shares, links and audit (see :mod:`.sharing`) ------------------------------------
+
+    def put_share(self, share: Share) -> Share:
+        """Share a pin or board, replacing the role of an existing share.
+
+        Raises:
+            NotFound: The target does not exist.
+        """
+        return self._sharing.put_share(share)
+
+    def delete_share(self, target_kind: TargetKind, target_id: str, user_id: str) -> bool:
+        """Stop sharing; ``False`` when there was no such share."""
+        return self._sharing.delete_share(target_kind, target_id, user_id)
+
+    def list_shares(self, target_kind: TargetKind, target_id: str) -> list[Share]:
+        """Who a target is shared with, by case-folded username."""
+        return self._sharing.list_shares(target_kind, target_id)
+
+    def share_role(self, target_kind: TargetKind, target_id: str, user_id: str) -> ShareRole | None:
+        """The user's strongest share of a target (for pins, through boards too)."""
+        return self._sharing.share_role(target_kind, target_id, user_id)
+
+    def add_link(self, link: Link, token_hash: str, password_hash: str | None) -> None:
+        """Store a new public link.
+
+        Raises:
+            NotFound: The target does not exist.
+        """
+        self._sharing.add_link(link, token_hash, password_hash)
+
+    def find_link(self, token_hash: str) -> tuple[Link, str | None] | None:
+        """The link with this token digest and its password hash."""
+        return self._sharing.find_link(token_hash)
+
+    def get_link(self, link_id: str) -> Link | None:
+        """The link with this id."""
+        return self._sharing.get_link(link_id)
+
+    def use_link(self, link_id: str, when: datetime) -> bool:
+        """Count one opening if the link is still usable (one conditional update)."""
+        return self._sharing.use_link(link_id, when)
+
+    def revoke_link(self, link_id: str, when: datetime) -> bool:
+        """Revoke a link."""
+        return self._sharing.revoke_link(link_id, when)
+
+    def list_links(
+        self, *, created_by: str | None = None, target: tuple[TargetKind, str] | None = None
+    ) -> list[Link]:
+        """Links, newest first."""
+        return self._sharing.list_links(created_by, target)
+
+    def add_audit_event(self, event: AuditEvent) -> None:
+        """Record a permission change."""
+        self._sharing.add_audit_event(event)
+
+    def list_audit_events(self, *, limit: int = 100, before: str | None = None) -> list[AuditEvent]:
+        """Events newest first."""
+        return self._sharing.list_audit_events(limit, before)
 
 
 def _locked_row(conn: Connection, key: int) -> RowMapping | None:

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from pinsphere.errors import InvalidInput
-from pinsphere.ids import MAX_ID, id_at
+from pinsphere.ids import MAX_ID, decode_id, id_at
 from pinsphere.policy import AccessRule
 from pinsphere.query import (
     BoardTerm,
@@ -123,15 +123,28 @@ def driven_by(index: int, term: Term, driver: Driver) -> bool:
 
 def access_shape(access: AccessRule) -> Hashable:
     """What of an access rule decides the SQL text (not who the caller is)."""
-    return (access.everything, access.owner_id is None, len(access.visibilities))
+    return (
+        access.everything,
+        access.owner_id is None,
+        len(access.visibilities),
+        access.shares,
+        access.link_kind,
+    )
 
 
-def access_values(access: AccessRule) -> list[Any]:
-    """The values the access rule binds, in the compiler's order."""
+def access_values(access: AccessRule, kind: Literal["pin", "board"] = "pin") -> list[Any]:
+    """The values the access rule binds for a pin or a board, in the order
+    :func:`pinsphere.backends.sql.compiler.visible` binds them."""
     if access.everything:
         return []
+    if access.link_kind is not None and access.link_id is not None:
+        if kind == "board":
+            return [access.link_id] if access.link_kind == "board" else []
+        return [decode_id(access.link_id) if access.link_kind == "pin" else access.link_id]
     found: list[Any] = [] if access.owner_id is None else [access.owner_id]
     found.extend(sorted(access.visibilities))
+    if access.shares and access.owner_id is not None:
+        found.append(access.owner_id)
     return found
 
 
@@ -182,7 +195,7 @@ def _term_values(term: Term, access: AccessRule, dialect: Dialect) -> list[Any]:
             return [tsquery_literal(term)]
         return [fts_expression([term])]
     if isinstance(term, BoardTerm):
-        return [board_name_key(term.name), *access_values(access)]
+        return [board_name_key(term.name), *access_values(access, "board")]
     if isinstance(term, TypeTerm):
         return [v for v in (term.media_kind, term.mime_type) if v is not None]
     if isinstance(term, OwnerTerm):
@@ -234,5 +247,5 @@ def search_values(
     if limit is not None:
         found.append(limit)
         # The names of the visible boards each returned pin is on.
-        found.extend(access_values(access))
+        found.extend(access_values(access, "board"))
     return found

@@ -18,13 +18,14 @@ from pinsphere.backends.base import (
     UserCapabilities,
     UserChanges,
 )
+from pinsphere.backends.sql.api_tokens import ApiTokenTable
 from pinsphere.backends.sql.engine import Database, open_database
 from pinsphere.backends.sql.migrate import upgrade
 from pinsphere.backends.sql.refresh_tokens import RefreshTokenTable
 from pinsphere.backends.sql.rows import USER_COLUMNS, to_utc, user_from_row
 from pinsphere.backends.sql.tables import users
 from pinsphere.errors import InvalidInput
-from pinsphere.models import ROLES, User
+from pinsphere.models import ROLES, ApiToken, User
 
 __all__ = ["SQLUserBackend"]
 
@@ -46,6 +47,7 @@ class SQLUserBackend(UserBackend):
         """Use an opened database whose schema is current; see :meth:`from_url`."""
         self._db = database
         self._refresh = RefreshTokenTable(database)
+        self._api_tokens = ApiTokenTable(database)
 
     @classmethod
     def from_url(cls, url: str) -> Self:
@@ -160,7 +162,7 @@ class SQLUserBackend(UserBackend):
         return None if row is None else user_from_row(row)
 
     def delete_user(self, user_id: str) -> bool:
-        """Delete the account (its refresh tokens go with it); ``False`` when absent."""
+        """Delete the account (its refresh and API tokens go with it); ``False`` when absent."""
         with self._db.write() as conn:
             done = conn.execute(users.delete().where(users.c.id == user_id))
         return done.rowcount > 0
@@ -200,3 +202,27 @@ class SQLUserBackend(UserBackend):
     def purge_refresh_tokens(self, expired_before: datetime) -> int:
         """Delete tokens that expired before ``expired_before``."""
         return self._refresh.purge(expired_before)
+
+    def add_api_token(self, token: ApiToken, token_hash: str) -> None:
+        """Store a new API token.
+
+        Raises:
+            NotFound: The user does not exist.
+        """
+        self._api_tokens.add(token, token_hash)
+
+    def find_api_token(self, token_hash: str) -> ApiToken | None:
+        """The token with this digest, or ``None``."""
+        return self._api_tokens.find(token_hash)
+
+    def touch_api_token(self, token_id: str, when: datetime) -> None:
+        """Record that the token was used at ``when``."""
+        self._api_tokens.touch(token_id, when)
+
+    def list_api_tokens(self, user_id: str) -> list[ApiToken]:
+        """A user's tokens, newest first."""
+        return self._api_tokens.of_user(user_id)
+
+    def delete_api_token(self, token_id: str, user_id: str) -> bool:
+        """Delete one of a user's tokens."""
+        return self._api_tokens.delete(token_id, user_id)
