@@ -3,8 +3,9 @@
 The hand-written side does the minimum a crash-safe content-addressed store needs: hash the
 bytes, write them to a temporary file, ``fsync`` it, rename it to its digest in a plain folder
 and ``fsync`` the folder (without that last step a power cut can lose the rename, leaving a
-recorded pin without its file, so Pinsphere does it too). Pinsphere also sniffs the type, checks the image's integrity, reads its dimensions
-and records the pin in SQLite; the ratio says what all that costs on top.
+recorded pin without its file, so Pinsphere does it too). Pinsphere also sniffs the type,
+checks the image's integrity, reads its dimensions and records the pin in SQLite; the ratio
+says what all that costs on top.
 """
 
 from __future__ import annotations
