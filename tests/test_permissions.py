@@ -387,3 +387,68 @@ class TestAudit:
         assert [e.action for e in older] == ["link.create", "unshare"]
         with pytest.raises(errors.PermissionDenied):
             me.audit()
+
+
+class TestAdmin:
+    def test_admins_manage_other_users_and_it_is_recorded(
+        self, store: pinsphere.PinStore, alice: pinsphere.User, bob: pinsphere.User
+    ) -> None:
+        root = store.users.create("root", password="root-password", role="admin")
+        admin = store.as_user(root).admin
+        assert [u.username for u in admin.list_users()] == ["alice", "bob", "root"]
+        assert admin.set_role("bob", "viewer").role == "viewer"
+        assert admin.disable("bob").disabled
+        assert not admin.enable("bob").disabled
+        store.as_user(alice).upload(png_bytes(), visibility="public")
+        admin.delete_user("alice")
+        with pytest.raises(errors.NotFound):
+            admin.get_user("alice")
+        assert store.anonymous.count() == 0
+        actions = [(e.action, e.actor_id) for e in store.as_user(root).audit()]
+        assert actions == [
+            ("user.delete", root.id),
+            ("user.enable", root.id),
+            ("user.disable", root.id),
+            ("role.change", root.id),
+        ]
+
+    def test_admins_cannot_lock_themselves_out(self, store: pinsphere.PinStore) -> None:
+        root = store.users.create("root", password="root-password", role="admin")
+        admin = store.as_user(root).admin
+        for action in (
+            lambda: admin.set_role("root", "member"),
+            lambda: admin.disable("root"),
+            lambda: admin.delete_user("root"),
+        ):
+            with pytest.raises(errors.Conflict):
+                action()
+
+    def test_only_admins(self, store: pinsphere.PinStore, alice: pinsphere.User) -> None:
+        for scope in (store.as_user(alice), store.anonymous):
+            with pytest.raises(errors.PermissionDenied):
+                scope.admin.list_users()
+            with pytest.raises(errors.PermissionDenied):
+                scope.admin.set_role("alice", "admin")
+
+
+class TestScopeHelpers:
+    def test_can_answers_before_any_object(
+        self, store: pinsphere.PinStore, alice: pinsphere.User
+    ) -> None:
+        viewer = store.users.create("vic", password="vic-password", role="viewer")
+        assert store.as_user(alice).can("upload")
+        assert not store.as_user(viewer).can("upload")
+        assert not store.anonymous.can("upload")
+        token = store.as_user(alice).api_tokens.create("ro")
+        assert not store.as_token(token.token).can("upload")
+
+    def test_open_pin_returns_both(
+        self, store: pinsphere.PinStore, alice: pinsphere.User, private_pin: pinsphere.Pin
+    ) -> None:
+        pin, original = store.as_user(alice).open_pin(private_pin.id)
+        with original:
+            assert pin.id == private_pin.id
+            assert original.read(4) == b"\x89PNG"
+
+    def test_health_names_each_backend(self, store: pinsphere.PinStore) -> None:
+        assert store.health() == {"metadata": None, "users": None, "blobs": None}

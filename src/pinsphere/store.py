@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Literal
 
 from pinsphere.accounts import UserManager
+from pinsphere.admin import AdminManager
 from pinsphere.api_tokens import ApiTokenManager, scope_for_token
 from pinsphere.audit import AuditLog
 from pinsphere.backends.base import (
@@ -194,11 +195,43 @@ class PinStore:
         self.user_backend.ping()
         self.blobs.ping()
 
-    def delete_user(self, user: User | str, *, pins: Literal["delete"] = "delete") -> None:
-        """Delete an account and, with it, every pin it owns.
+    def health(self) -> dict[str, str | None]:
+        """Each backend's state: ``None`` when it answers, else why not.
 
-        Pins are deleted rather than left without an owner; transfer them first (with an
-        admin scope's ``update``) to keep them.
+        Returns:
+            ``{"metadata": ..., "users": ..., "blobs": ...}``.
+        """
+        report: dict[str, str | None] = {}
+        for name, backend in (
+            ("metadata", self.metadata),
+            ("users", self.user_backend),
+            ("blobs", self.blobs),
+        ):
+            try:
+                backend.ping()
+            except PinsphereError as exc:
+                report[name] = str(exc) or type(exc).__name__
+            else:
+                report[name] = None
+        return report
+
+    def delete_user(
+        self,
+        user: User | str,
+        *,
+        pins: Literal["delete"] = "delete",
+        actor: User | None = None,
+    ) -> None:
+        """Delete an account and, with it, every pin and board it owns.
+
+        Pins are deleted with their owner, never left without one (``pins="delete"`` is the
+        only policy so far; their shares and links go too). The deletion is recorded in the
+        audit trail.
+
+        Args:
+            user: The user or their id.
+            pins: What happens to their pins.
+            actor: Who deleted the account, for the audit trail.
 
         Raises:
             NotFound: No such user.
@@ -211,6 +244,13 @@ class PinStore:
         for board in self.metadata.list_boards(AccessRule(everything=True), owner_id=target.id):
             self.metadata.delete_board(board.id)
         self.user_backend.delete_user(target.id)
+        self.audit.record(
+            None if actor is None else actor.id,
+            "user.delete",
+            "user",
+            target.id,
+            username=target.username,
+        )
 
     def sweep(self, *, older_than: timedelta = timedelta(hours=1)) -> SweepReport:
         """Remove stored files that no pin uses: abandoned partial writes and originals
@@ -281,6 +321,7 @@ class PinScope:
         self._rule = access_rule(principal)
         self.boards = BoardManager(self)
         self.api_tokens = ApiTokenManager(self)
+        self.admin = AdminManager(self)
         self._sharing = Sharing(self)
 
     @property
@@ -406,8 +447,22 @@ class PinScope:
         Raises:
             NotFound: It does not exist or is not visible to the caller.
         """
+        return self.open_pin(pin_id)[1]
+
+    def open_pin(self, pin_id: str) -> tuple[Pin, IO[bytes]]:
+        """The pin and its original opened for reading, with one visibility check.
+
+        Raises:
+            NotFound: It does not exist or is not visible to the caller.
+        """
         pin = self.get(pin_id)
-        return self._store.blobs.open(original_key(pin.media.sha256))
+        return pin, self._store.blobs.open(original_key(pin.media.sha256))
+
+    def can(self, action: Action) -> bool:
+        """Whether the caller may do ``action`` at all (``upload``, ``share``,
+        ``manage_users``...), before naming any object — e.g. to refuse an upload before
+        reading its body."""
+        return not self.read_only and can(self.principal, action)
 
     def update(
         self,
