@@ -17,7 +17,21 @@ from pinsphere_http.oidc import OpenIDProvider
 from pinsphere_http.openapi import install_openapi
 from pinsphere_http.problems import UnexpectedErrorMiddleware, install_problem_handlers
 from pinsphere_http.request_id import HEADER, RequestIdLogFilter, RequestIdMiddleware
-from pinsphere_http.routers import admin, auth, boards, google, health, pins, tags, users
+from pinsphere_http.routers import (
+    admin,
+    api_tokens,
+    audit,
+    auth,
+    boards,
+    google,
+    health,
+    links,
+    pins,
+    shared,
+    shares,
+    tags,
+    users,
+)
 from pinsphere_http.settings import HTTPSettings
 from pinsphere_http.signing_key import resolve_secret_key
 from pinsphere_http.throttle import MemoryThrottle, Throttle
@@ -35,6 +49,7 @@ _EXPOSED_HEADERS = [
     "Accept-Ranges",
     "Location",
     "Retry-After",
+    shared.VISIT_HEADER,
 ]
 
 
@@ -82,7 +97,21 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.pinsphere = context
-    for module in (health, auth, google, users, admin, pins, boards, tags):
+    for module in (
+        health,
+        auth,
+        google,
+        users,
+        admin,
+        audit,
+        pins,
+        boards,
+        shares,
+        tags,
+        links,
+        shared,
+        api_tokens,
+    ):
         app.include_router(module.router)
     install_problem_handlers(app)
     install_openapi(app)
@@ -96,7 +125,16 @@ def create_app(
             allow_origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Range", "If-None-Match", HEADER],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Range",
+                "If-None-Match",
+                "If-Range",
+                HEADER,
+                shared.PASSWORD_HEADER,
+                shared.VISIT_HEADER,
+            ],
             expose_headers=_EXPOSED_HEADERS,
             max_age=600,
         )

@@ -1,34 +1,48 @@
 """FastAPI dependencies: the service context, the caller, and the caller's scope.
 
-The caller is read from the store on every request (never trusted from the token alone), so
-that a disabled account, a changed role or a deleted user takes effect at once.
+A bearer token is either a signed access token (a sign-in session) or one of the store's
+personal API tokens (``pst_...``). Either way the caller is read from the store on every
+request (never trusted from the token alone), so that a disabled account, a changed role,
+a revoked API token or a deleted user takes effect at once. An API token's scope is the
+store's own (``store.as_token``): read-only unless the token has the ``write`` scope, which
+the core enforces on every change.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from pinsphere import PinScope, Principal, User
+from pinsphere.api_tokens import API_TOKEN_PREFIX
 from pinsphere.errors import AuthenticationError, NotFound, PermissionDenied
 from pinsphere_http.context import ServiceContext
 
 __all__ = [
     "TOKEN_URL",
-    "Admin",
     "Caller",
     "Context",
     "CurrentUser",
     "Scope",
+    "SessionUser",
     "get_context",
 ]
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 
 # auto_error=False: no token means anonymous, which is allowed on many routes.
-_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+_bearer = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL,
+    auto_error=False,
+    description=(
+        "An access token from the password flow, or a personal API token (`pst_...`, "
+        "from `POST /api/v1/tokens`) sent the same way: `Authorization: Bearer pst_...`. "
+        "A token without the `write` scope cannot change anything (403)."
+    ),
+)
 
 
 def get_context(request: Request) -> ServiceContext:
@@ -40,24 +54,52 @@ def get_context(request: Request) -> ServiceContext:
 Context = Annotated[ServiceContext, Depends(get_context)]
 
 
-def _caller(
+@dataclass(frozen=True, slots=True)
+class _Access:
+    """How the caller got in: their scope, and whether through an API token."""
+
+    scope: PinScope
+    api_token: bool = False
+
+
+def _access(
     request: Request,
     context: Context,
     token: Annotated[str | None, Depends(_bearer)],
-) -> User | None:
+) -> _Access:
+    store = context.store
     if token is None:
         if "authorization" in request.headers:
             # A header in another scheme is a client mistake, not a request to be anonymous.
             raise AuthenticationError("use a bearer token")
-        return None
+        return _Access(store.anonymous)
+    if token.startswith(API_TOKEN_PREFIX):
+        return _Access(store.as_token(token), api_token=True)
     claims = context.signer.decode(token, "access")
     try:
-        user = context.store.users.get(str(claims["sub"]))
+        user = store.users.get(str(claims["sub"]))
     except NotFound:
         raise AuthenticationError("the account no longer exists") from None
     if user.disabled:
         raise AuthenticationError("the account is disabled")
-    return user
+    # The user was just read from the store, so the scope is built from it directly rather
+    # than through store.as_user, which would read it a second time.
+    return _Access(PinScope(store, Principal(user)))
+
+
+_AccessDep = Annotated[_Access, Depends(_access)]
+
+
+def _scope(access: _AccessDep) -> PinScope:
+    return access.scope
+
+
+Scope = Annotated[PinScope, Depends(_scope)]
+"""The caller's view of the store (anonymous when there is no token)."""
+
+
+def _caller(access: _AccessDep) -> User | None:
+    return access.scope.user
 
 
 Caller = Annotated[User | None, Depends(_caller)]
@@ -71,26 +113,15 @@ def _current_user(user: Caller) -> User:
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]
-"""The signed-in user; anonymous requests get 401."""
+"""The signed-in user (by session or API token); anonymous requests get 401."""
 
 
-def _admin(user: CurrentUser) -> User:
-    if not Principal(user).is_admin:
-        raise PermissionDenied("administrators only")
+def _session_user(access: _AccessDep, user: CurrentUser) -> User:
+    if access.api_token:
+        raise PermissionDenied("sign in with a password for this; API tokens cannot do it")
     return user
 
 
-Admin = Annotated[User, Depends(_admin)]
-"""The signed-in user, who must be an admin (403 otherwise)."""
-
-
-def _scope(context: Context, user: Caller) -> PinScope:
-    # The user was just read from the store, so the scope is built from it directly rather
-    # than through store.as_user, which would read it a second time.
-    if user is None:
-        return context.store.anonymous
-    return PinScope(context.store, Principal(user))
-
-
-Scope = Annotated[PinScope, Depends(_scope)]
-"""The caller's view of the store (anonymous when there is no token)."""
+SessionUser = Annotated[User, Depends(_session_user)]
+"""A user signed in with a session (not an API token): for changes to the account itself
+(password, deletion), which a leaked script token must never be able to make."""

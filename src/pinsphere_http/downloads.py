@@ -11,13 +11,16 @@ import re
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import IO, Final
+from typing import IO, Any, Final
 from urllib.parse import quote
 
 import anyio
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from pinsphere import Pin
+from pinsphere_http.problems import ProblemError
+from pinsphere_http.responses import problems
 
 __all__ = [
     "ByteRange",
@@ -27,7 +30,9 @@ __all__ = [
     "etag_of",
     "head_of",
     "media_headers",
+    "media_responses",
     "parse_range",
+    "prepare_download",
     "stream_blob",
 ]
 
@@ -209,3 +214,46 @@ def stream_blob(
         media_type=pin.media.mime_type,
         headers=headers,
     )
+
+
+def prepare_download(request: Request, pin: Pin) -> tuple[Response | None, ByteRange | None]:
+    """Decide how to answer a GET or HEAD of a pin's original before touching its bytes.
+
+    Returns:
+        A complete answer when no body is needed (a 304 for a matching ``If-None-Match``,
+        or the headers of a HEAD), else ``None``; and the one range to send, if any.
+
+    Raises:
+        ProblemError: The range lies outside the file (416).
+    """
+    etag = etag_of(pin)
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=media_headers(pin)), None
+    range_header = request.headers.get("range")
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range.strip() != etag:
+        range_header = None  # the client's copy is stale: it gets the whole new file
+    try:
+        byte_range = parse_range(range_header, pin.media.size)
+    except Unsatisfiable:
+        raise ProblemError(
+            416,
+            "range-not-satisfiable",
+            "the range lies outside the file",
+            headers={**media_headers(pin), "Content-Range": f"bytes */{pin.media.size}"},
+        ) from None
+    if request.method == "HEAD":
+        status, headers = head_of(pin, byte_range)
+        return Response(status_code=status, headers=headers), byte_range
+    return None, byte_range
+
+
+def media_responses(*problem_statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a route serving an original, with its problem answers."""
+    binary = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    return {
+        200: {"description": "The whole original.", "content": binary},
+        206: {"description": "The requested range.", "content": binary},
+        304: {"description": "Not modified (If-None-Match matched the ETag)."},
+        **problems(*problem_statuses),
+    }

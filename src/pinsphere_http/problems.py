@@ -69,6 +69,9 @@ class Problem(BaseModel):
         default=None, description="Where in the search text an invalid query went wrong."
     )
     limit: int | None = Field(default=None, description="The size limit of a 413, in bytes.")
+    backends: dict[str, str] | None = Field(
+        default=None, description="Each backend's state, in a 503 from the readiness probe."
+    )
 
 
 class ProblemResponse(JSONResponse):

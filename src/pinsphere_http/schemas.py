@@ -13,21 +13,34 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pinsphere import Pin, Role, User, Visibility
+from pinsphere import Board, Pin, Role, User, Visibility
+from pinsphere.models import AuditEvent, NewLink, Scope, ShareRole, TargetKind
 
 __all__ = [
+    "MAX_LINK_SECONDS",
     "AccountOut",
     "AdminUserPatch",
+    "ApiTokenCreate",
+    "AuditPage",
+    "BackendState",
     "BoardCreate",
     "BoardPatch",
+    "CreatedLink",
     "HealthOut",
+    "LinkCreate",
     "PasswordChange",
     "PinPage",
     "PinPatch",
+    "ReadyOut",
+    "ShareCreate",
+    "SharedTarget",
     "SignupRequest",
     "TokenResponse",
     "UserPage",
 ]
+
+MAX_LINK_SECONDS = 3650 * 24 * 3600
+"""The longest a public link may last (ten years, as the store allows)."""
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -148,3 +161,108 @@ class HealthOut(BaseModel):
     """A health or readiness answer."""
 
     status: Literal["ok"] = "ok"
+
+
+BackendState = Literal["ok", "unavailable"]
+"""Whether a backend answered its ping."""
+
+
+class ReadyOut(BaseModel):
+    """A readiness answer: every backend answered."""
+
+    status: Literal["ok"] = "ok"
+    backends: dict[str, BackendState] = Field(
+        default_factory=dict, description="Each backend's state: metadata, users, blobs."
+    )
+
+
+class ShareCreate(BaseModel):
+    """Share a pin or board with a user, or change the role of an existing share."""
+
+    model_config = _STRICT
+
+    username: str = Field(min_length=1, max_length=254)
+    role: ShareRole = "viewer"
+
+
+class LinkCreate(BaseModel):
+    """A new public link to one of the caller's pins or boards."""
+
+    model_config = _STRICT
+
+    target_id: str = Field(min_length=1, max_length=64, description="A pin's or board's id.")
+    expires_in: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_LINK_SECONDS,
+        description="Seconds until the link stops working; never when null.",
+    )
+    max_uses: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="How many visits it allows; unlimited when null.",
+    )
+    password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="Visitors send it in the `X-Link-Password` header.",
+    )
+    allow_download: bool = Field(
+        default=True, description="Whether visitors may fetch the original files."
+    )
+
+
+class CreatedLink(NewLink):
+    """A link just made. Its ``token`` is shown only in this answer: keep it now."""
+
+    url: str = Field(description="Where visitors open it (a path on this service).")
+
+
+def _read_only() -> list[Scope]:
+    return ["read"]
+
+
+class ApiTokenCreate(BaseModel):
+    """A new personal API token."""
+
+    model_config = _STRICT
+
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] = Field(default_factory=_read_only, min_length=1, max_length=2)
+    expires_in: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_LINK_SECONDS,
+        description="Seconds until the token stops working; never when null.",
+    )
+
+
+class AuditPage(BaseModel):
+    """Audit events, newest first."""
+
+    items: list[AuditEvent]
+    next_before: str | None = Field(
+        default=None, description="Pass back as `before` for older events; null on the last."
+    )
+
+
+class SharedTarget(BaseModel):
+    """What a public link shows: its pin, or its board with one page of the board's pins."""
+
+    kind: TargetKind
+    pin: Pin | None = Field(default=None, description="The linked pin (pin links).")
+    board: Board | None = Field(default=None, description="The linked board (board links).")
+    pins: PinPage | None = Field(
+        default=None, description="A page of the board's pins (board links)."
+    )
+    allow_download: bool
+    expires_at: datetime | None
+    visit: str = Field(
+        description=(
+            "Send it back (`X-Link-Visit` header or `visit` query parameter) on the follow-up "
+            "requests of this visit (pins, media, next pages), so that they are not counted "
+            "as further uses of the link."
+        )
+    )

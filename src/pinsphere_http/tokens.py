@@ -3,7 +3,7 @@
 Built on joserfc with an explicit allowlist of one algorithm (HS256), so that ``alg: none``
 or an algorithm switch is refused before any claim is read. Every token carries a ``use``
 claim naming what it is for; a token is only accepted for that use, so a refresh token can
-never be presented as an access token, nor a state cookie as either.
+never be presented as an access token, nor a state cookie or a link visit as either.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pinsphere.errors import AuthenticationError
 
 __all__ = ["ALGORITHMS", "TokenSigner", "TokenUse"]
 
-TokenUse = Literal["access", "refresh", "oidc-state"]
+TokenUse = Literal["access", "refresh", "oidc-state", "link-visit"]
 """What a token is for."""
 
 ALGORITHMS: Final = ("HS256",)

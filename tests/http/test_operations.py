@@ -24,17 +24,22 @@ async def test_health_and_readiness(
     client: httpx.AsyncClient, store: pinsphere.PinStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
-    assert (await client.get("/readyz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).json() == {
+        "status": "ok",
+        "backends": {"metadata": "ok", "users": "ok", "blobs": "ok"},
+    }
 
     def down() -> None:
         raise BackendUnavailable("cannot reach db.internal:5432 as pinsphere:hunter2")
 
-    monkeypatch.setattr(store, "check", down)
+    monkeypatch.setattr(store.blobs, "ping", down)
     response = await client.get("/readyz")
     body = assert_problem(response, 503)
     assert "db.internal" not in response.text
     assert "hunter2" not in response.text
-    assert body["detail"] == "a storage backend is unavailable; try again later"
+    assert body["backends"] == {"metadata": "ok", "users": "ok", "blobs": "unavailable"}
+    assert body["detail"] == "unavailable: blobs"
+    assert response.headers["retry-after"] == "5"
     assert (await client.get("/healthz")).status_code == 200
 
 

@@ -1,4 +1,4 @@
-"""User administration (admins only)."""
+"""User administration (admins only), through the store's checked and audited ``scope.admin``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from pinsphere.errors import InvalidQuery
-from pinsphere_http.dependencies import Admin, Context
-from pinsphere_http.problems import ProblemError
+from pinsphere_http.dependencies import CurrentUser, Scope
 from pinsphere_http.responses import json_model, problems
 from pinsphere_http.schemas import AccountOut, AdminUserPatch, UserPage
 
@@ -34,16 +33,17 @@ def _decode_cursor(cursor: str) -> str:
 
 @router.get("", response_model=UserPage, summary="List users", responses=problems(400, 401, 403))
 def list_users(
-    context: Context,
-    admin: Admin,
+    user: CurrentUser,
+    scope: Scope,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
     """Every account, by username, one page at a time (keyset on the username)."""
     after = _decode_cursor(cursor) if cursor else None
-    users = context.store.users.list(limit=limit + 1, after=after)
+    users = scope.admin.list_users(limit=limit + 1, after=after)
     next_cursor = _encode_cursor(users[limit - 1].username) if len(users) > limit else None
-    page = UserPage(items=[AccountOut.of(user) for user in users[:limit]], next_cursor=next_cursor)
+    items = [AccountOut.of(found) for found in users[:limit]]
+    page = UserPage(items=items, next_cursor=next_cursor)
     return json_model(page)
 
 
@@ -53,9 +53,9 @@ def list_users(
     summary="Get a user",
     responses=problems(401, 403, 404),
 )
-def get_user(username: str, context: Context, admin: Admin) -> Response:
+def get_user(username: str, user: CurrentUser, scope: Scope) -> Response:
     """One account."""
-    return json_model(AccountOut.of(context.store.users.find(username)))
+    return json_model(AccountOut.of(scope.admin.get_user(username)))
 
 
 @router.patch(
@@ -64,21 +64,20 @@ def get_user(username: str, context: Context, admin: Admin) -> Response:
     summary="Change a user's role or disable them",
     responses=problems(401, 403, 404, 409, 422),
 )
-def update_user(username: str, body: AdminUserPatch, context: Context, admin: Admin) -> Response:
-    """Change a role, or disable (which ends the user's sessions) or re-enable an account.
+def update_user(username: str, body: AdminUserPatch, user: CurrentUser, scope: Scope) -> Response:
+    """Change a role, or disable (which ends the user's sessions and API tokens) or re-enable
+    an account.
 
-    Admins cannot demote or disable themselves here, so that a slip cannot leave a server
-    without an administrator.
+    Admins cannot change their own role or disable themselves (409), so that a slip cannot
+    leave a server without an administrator; the store enforces it and records every change
+    with its actor in the audit trail.
     """
-    users = context.store.users
-    target = users.find(username)
-    demoting = body.role is not None and body.role != "admin"
-    if target.id == admin.id and (demoting or body.disabled):
-        raise ProblemError(409, "conflict", "ask another administrator to demote or disable you")
+    admin = scope.admin
+    target = admin.get_user(username)
     if body.role is not None and body.role != target.role:
-        target = users.set_role(target, body.role)
+        target = admin.set_role(target.username, body.role)
     if body.disabled is not None and body.disabled != target.disabled:
-        target = users.disable(target) if body.disabled else users.enable(target)
+        target = admin.disable(target.username) if body.disabled else admin.enable(target.username)
     return json_model(AccountOut.of(target))
 
 
@@ -88,10 +87,8 @@ def update_user(username: str, body: AdminUserPatch, context: Context, admin: Ad
     summary="Delete a user and their pins",
     responses=problems(401, 403, 404, 409),
 )
-def delete_user(username: str, context: Context, admin: Admin) -> Response:
-    """Delete an account with every pin and board it owns."""
-    target = context.store.users.find(username)
-    if target.id == admin.id:
-        raise ProblemError(409, "conflict", "delete your own account with DELETE /api/v1/users/me")
-    context.store.delete_user(target)
+def delete_user(username: str, user: CurrentUser, scope: Scope) -> Response:
+    """Delete an account with every pin and board it owns (409 for the caller's own: use
+    ``DELETE /api/v1/users/me``)."""
+    scope.admin.delete_user(username)
     return Response(status_code=204)

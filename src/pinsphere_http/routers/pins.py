@@ -10,17 +10,9 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from pinsphere import Pin, Visibility
+from pinsphere.errors import PermissionDenied
 from pinsphere_http.dependencies import Context, CurrentUser, Scope
-from pinsphere_http.downloads import (
-    Unsatisfiable,
-    etag_matches,
-    etag_of,
-    head_of,
-    media_headers,
-    parse_range,
-    stream_blob,
-)
-from pinsphere_http.problems import ProblemError
+from pinsphere_http.downloads import media_responses, prepare_download, stream_blob
 from pinsphere_http.responses import json_model, problems
 from pinsphere_http.schemas import PinPage, PinPatch
 from pinsphere_http.uploads import UploadForm, read_upload_form
@@ -85,8 +77,11 @@ async def upload_pin(
 
     The body is streamed: the file is spooled to a temporary file while its size is checked,
     and its type is sniffed from its bytes (the part's Content-Type and file name are
-    ignored).
+    ignored). A caller who may not upload (a viewer, a read-only API token) gets 403 before
+    any of the body is read.
     """
+    if not scope.can("upload"):
+        raise PermissionDenied("not allowed to upload")
     form = await read_upload_form(
         request,
         max_file_bytes=context.max_upload_bytes,
@@ -161,49 +156,23 @@ def delete_pin(pin_id: str, user: CurrentUser, scope: Scope) -> Response:
     return Response(status_code=204)
 
 
-_MEDIA_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The whole original.",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-    },
-    206: {
-        "description": "The requested range.",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-    },
-    304: {"description": "Not modified (If-None-Match matched the ETag)."},
-    **problems(401, 404, 416),
-}
-
-
 @router.get(
     "/{pin_id}/media",
     summary="Download the original",
     response_class=Response,
-    responses=_MEDIA_RESPONSES,
+    responses=media_responses(401, 404, 416),
 )
 async def download_media(pin_id: str, request: Request, context: Context, scope: Scope) -> Response:
     """The original file, streamed; honours ``Range`` (one range) and ``If-None-Match``."""
-    pin = await anyio.to_thread.run_sync(scope.get, pin_id)
-    etag = etag_of(pin)
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=media_headers(pin))
-    range_header = request.headers.get("range")
-    if_range = request.headers.get("if-range")
-    if if_range is not None and if_range.strip() != etag:
-        range_header = None  # the client's copy is stale: it gets the whole new file
+    pin, file = await anyio.to_thread.run_sync(scope.open_pin, pin_id)
     try:
-        byte_range = parse_range(range_header, pin.media.size)
-    except Unsatisfiable:
-        raise ProblemError(
-            416,
-            "range-not-satisfiable",
-            "the range lies outside the file",
-            headers={**media_headers(pin), "Content-Range": f"bytes */{pin.media.size}"},
-        ) from None
-    if request.method == "HEAD":
-        status, headers = head_of(pin, byte_range)
-        return Response(status_code=status, headers=headers)
-    file = await anyio.to_thread.run_sync(scope.open, pin_id)
+        early, byte_range = prepare_download(request, pin)
+    except BaseException:
+        await anyio.to_thread.run_sync(file.close)
+        raise
+    if early is not None:
+        await anyio.to_thread.run_sync(file.close)
+        return early
     return stream_blob(file, pin, byte_range, chunk_size=context.settings.download_chunk_size)
 
 

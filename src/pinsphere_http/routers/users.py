@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from pinsphere.errors import AuthenticationError
 from pinsphere_http.attempts import LoginAttempt
-from pinsphere_http.dependencies import Context, CurrentUser
+from pinsphere_http.dependencies import Context, CurrentUser, SessionUser
 from pinsphere_http.problems import ProblemError
 from pinsphere_http.responses import json_model, problems
 from pinsphere_http.schemas import AccountOut, PasswordChange
@@ -30,13 +30,13 @@ def me(user: CurrentUser) -> Response:
     responses=problems(401, 403, 422, 429),
 )
 def change_password(
-    request: Request, context: Context, user: CurrentUser, body: PasswordChange
+    request: Request, context: Context, user: SessionUser, body: PasswordChange
 ) -> Response:
     """Replace the password after checking the current one; every session is signed out.
 
     A wrong current password is 403 (the access token itself is fine), and counts against
     the same throttle as a failed sign-in, so that a stolen access token cannot be used to
-    guess the password.
+    guess the password. API tokens cannot change passwords (403).
     """
     attempt = LoginAttempt(context, user.username, context.client_address(request))
     attempt.check()
@@ -48,8 +48,8 @@ def change_password(
     return Response(status_code=204)
 
 
-@router.delete("", status_code=204, summary="Delete my account", responses=problems(401))
-def delete_me(context: Context, user: CurrentUser) -> Response:
-    """Delete the account and every pin and board it owns."""
+@router.delete("", status_code=204, summary="Delete my account", responses=problems(401, 403))
+def delete_me(context: Context, user: SessionUser) -> Response:
+    """Delete the account and every pin and board it owns (not with an API token: 403)."""
     context.store.delete_user(user)
     return Response(status_code=204)

@@ -1,0 +1,246 @@
+"""Following a public link, anonymously: ``/api/v1/shared/{token}`` and what it leads to.
+
+Every request re-opens the link in the store, so a link that is revoked, expires, or whose
+pin or board is deleted stops working at once, for media requests too.
+
+**Password.** A link with a password needs it on every request, in the ``X-Link-Password``
+header (raw UTF-8 bytes are accepted). Missing or wrong: 401 with a
+``WWW-Authenticate: X-Link-Password`` challenge. A header rather than a cookie: it works the
+same for scripts and pages, and needs no CSRF defence.
+
+**Counting visits.** A link's ``max_uses`` counts visits, not requests. A request that
+brings no visit starts one and counts a use; its answer carries a *visit* (the ``visit``
+member of ``GET /api/v1/shared/{token}``, and the ``X-Link-Visit`` response header). The
+follow-up requests of that visit (other pages, a pin, its media, ranges of a video) send it
+back, in the ``X-Link-Visit`` header or the ``visit`` query parameter (for ``<img>`` and
+``<video>`` sources), and are not counted. A visit is a signed token bound to the link's
+token, valid for an hour; on its own it opens nothing.
+
+**Statuses.** Unknown, revoked, expired and used-up links, and anything outside the link,
+are all 404 (they must not be told apart); originals of a link that does not allow
+downloads are 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+from typing import Annotated, Final
+
+import anyio
+from fastapi import APIRouter, Header, Path, Query, Request
+from starlette.responses import Response
+
+from pinsphere import Pin
+from pinsphere.errors import AuthenticationError, PermissionDenied
+from pinsphere.links import LinkScope
+from pinsphere_http.context import ServiceContext
+from pinsphere_http.dependencies import Context
+from pinsphere_http.downloads import media_responses, prepare_download, stream_blob
+from pinsphere_http.problems import ProblemError
+from pinsphere_http.responses import json_model, problems
+from pinsphere_http.schemas import PinPage, SharedTarget
+
+__all__ = ["PASSWORD_HEADER", "VISIT_HEADER", "VISIT_LIFETIME", "router"]
+
+router = APIRouter(prefix="/api/v1/shared/{token}", tags=["shared"])
+
+PASSWORD_HEADER: Final = "X-Link-Password"  # noqa: S105 - a header name
+VISIT_HEADER: Final = "X-Link-Visit"
+VISIT_LIFETIME: Final = timedelta(hours=1)
+
+LinkToken = Annotated[str, Path(max_length=256, description="The link's token.")]
+Password = Annotated[
+    str | None,
+    Header(
+        alias=PASSWORD_HEADER,
+        max_length=4096,
+        description="The link's password, when it has one.",
+    ),
+]
+VisitHeader = Annotated[
+    str | None,
+    Header(
+        alias=VISIT_HEADER,
+        max_length=2048,
+        description="The visit this request belongs to (so it is not counted again).",
+    ),
+]
+VisitQuery = Annotated[
+    str | None,
+    Query(
+        alias="visit",
+        max_length=2048,
+        description=f"The same as the {VISIT_HEADER} header, for media elements.",
+    ),
+]
+
+
+class _Visit:
+    """An opened link and the visit the request belongs to."""
+
+    def __init__(self, visitor: LinkScope, visit: str, started: bool) -> None:
+        self.visitor = visitor
+        self.visit = visit
+        self.started = started
+
+    def headers(self) -> dict[str, str]:
+        """The visit header, on answers that started one."""
+        return {VISIT_HEADER: self.visit} if self.started else {}
+
+
+def _link_key(token: str) -> str:
+    # The visit names the link by a digest of its token, never the token itself.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _visit_matches(context: ServiceContext, visit: str | None, token: str) -> bool:
+    if not visit:
+        return False
+    try:
+        claims = context.signer.decode(visit, "link-visit")
+    except AuthenticationError:
+        return False  # a stale or forged visit is no visit: this request starts one
+    return hmac.compare_digest(str(claims["sub"]), _link_key(token))
+
+
+def _password(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    # Starlette reads header bytes as Latin-1; a client sending UTF-8 gets its text back.
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw
+
+
+def _open(
+    context: ServiceContext,
+    token: str,
+    password: str | None,
+    visit: str | None,
+) -> _Visit:
+    following = _visit_matches(context, visit, token)
+    try:
+        visitor = context.store.open_link(
+            token, password=_password(password), count_use=not following
+        )
+    except AuthenticationError:
+        raise ProblemError(
+            401,
+            "link-password",
+            f"this link needs its password, in the {PASSWORD_HEADER} header",
+            headers={"WWW-Authenticate": f'{PASSWORD_HEADER} realm="pinsphere"'},
+        ) from None
+    if following:
+        assert visit is not None
+        return _Visit(visitor, visit, started=False)
+    fresh = context.signer.encode("link-visit", _link_key(token), VISIT_LIFETIME)
+    return _Visit(visitor, fresh, started=True)
+
+
+@router.get(
+    "",
+    response_model=SharedTarget,
+    summary="Open a public link",
+    responses=problems(400, 401, 404, 422),
+)
+def open_shared(
+    token: LinkToken,
+    context: Context,
+    password: Password = None,
+    visit_header: VisitHeader = None,
+    visit_query: VisitQuery = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size of a board's pins.")] = 20,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> Response:
+    """The link's pin, or its board with one page of the board's pins (newest first; page
+    with ``cursor``). No sign-in: the token is the credential."""
+    opened = _open(context, token, password, visit_header or visit_query)
+    visitor = opened.visitor
+    target = visitor.target
+    link = visitor.link
+    if isinstance(target, Pin):
+        answer = SharedTarget(
+            kind="pin",
+            pin=target,
+            allow_download=link.allow_download,
+            expires_at=link.expires_at,
+            visit=opened.visit,
+        )
+    else:
+        page = visitor.search("", limit=limit, cursor=cursor)
+        answer = SharedTarget(
+            kind="board",
+            board=target,
+            pins=PinPage(items=list(page.items), next_cursor=page.next_cursor),
+            allow_download=link.allow_download,
+            expires_at=link.expires_at,
+            visit=opened.visit,
+        )
+    return json_model(answer, headers={"Cache-Control": "no-store", **opened.headers()})
+
+
+@router.get(
+    "/pins/{pin_id}",
+    response_model=Pin,
+    summary="A pin through a public link",
+    responses=problems(401, 404, 422),
+)
+def shared_pin(
+    token: LinkToken,
+    pin_id: str,
+    context: Context,
+    password: Password = None,
+    visit_header: VisitHeader = None,
+    visit_query: VisitQuery = None,
+) -> Response:
+    """The link's pin, or a pin of the link's board."""
+    opened = _open(context, token, password, visit_header or visit_query)
+    pin = opened.visitor.get(pin_id)
+    return json_model(pin, headers={"Cache-Control": "no-store", **opened.headers()})
+
+
+@router.get(
+    "/pins/{pin_id}/media",
+    summary="An original through a public link",
+    response_class=Response,
+    responses=media_responses(401, 403, 404, 416, 422),
+)
+async def shared_media(
+    request: Request,
+    token: LinkToken,
+    pin_id: str,
+    context: Context,
+    password: Password = None,
+    visit_header: VisitHeader = None,
+    visit_query: VisitQuery = None,
+) -> Response:
+    """The original file, streamed, with ``Range`` and ``If-None-Match`` as on
+    ``/api/v1/pins/{pin_id}/media``; 403 when the link does not allow downloads."""
+    opened = await anyio.to_thread.run_sync(
+        _open, context, token, password, visit_header or visit_query
+    )
+    visitor = opened.visitor
+    pin = await anyio.to_thread.run_sync(visitor.get, pin_id)
+    if not visitor.link.allow_download:
+        raise PermissionDenied("this link does not allow downloads")
+    early, byte_range = prepare_download(request, pin)
+    if early is not None:
+        early.headers.update(opened.headers())
+        return early
+    # visitor.open checks the link (and its download permission) once more as it opens.
+    file = await anyio.to_thread.run_sync(visitor.open, pin_id)
+    response = stream_blob(file, pin, byte_range, chunk_size=context.settings.download_chunk_size)
+    response.headers.update(opened.headers())
+    return response
+
+
+router.add_api_route(
+    "/pins/{pin_id}/media",
+    shared_media,
+    methods=["HEAD"],
+    include_in_schema=False,
+    response_class=Response,
+)
