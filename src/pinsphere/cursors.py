@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -128,11 +129,17 @@ def _payload(cursor: str) -> dict[str, object]:
     return payload
 
 
+@functools.lru_cache(maxsize=1024)
+def _query_text(query: Query) -> str:
+    # Every page of a search formats the same (immutable) query: do it once.
+    return format_query(query)
+
+
 def _check(version: int, last_id: str, query: Query, viewer_id: str | None) -> str:
     """The digest binding a cursor's contents to its search and viewer."""
     # A JSON array keeps the parts apart unambiguously (no separator can be forged by a
     # username or board name), and ensure_ascii keeps odd strings such as lone surrogates
     # encodable.
-    material = json.dumps([version, last_id, query.order, format_query(query), viewer_id])
+    material = json.dumps([version, last_id, query.order, _query_text(query), viewer_id])
     digest = hashlib.sha256(material.encode("ascii")).digest()[:_CHECK_BYTES]
     return base64.urlsafe_b64encode(digest).decode("ascii")

@@ -584,7 +584,8 @@ class PinScope:
         if len(items) > limit:
             items = items[:limit]
             next_cursor = encode_cursor(items[-1].id, parsed, viewer)
-        return Page[Pin](items=tuple(items), next_cursor=next_cursor)
+        # Built without validation: the pins come validated from the backend.
+        return Page[Pin].model_construct(items=tuple(items), next_cursor=next_cursor)
 
     def count(self, query: str | Query = "") -> int:
         """How many visible pins match ``query``."""

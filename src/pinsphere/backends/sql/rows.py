@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import RowMapping
 
 from pinsphere.backends.sql.tables import boards, pins, users
-from pinsphere.ids import MAX_ID, decode_id, encode_id
+from pinsphere.ids import decode_id, encode_id
 from pinsphere.models import Board, Media, Pin, User
 from pinsphere.text import search_words
 
@@ -72,13 +72,6 @@ USER_COLUMNS: tuple[sa.Column[Any], ...] = tuple(
 )
 
 
-# encode_id one character at a time costs more than the rest of a result row; the same
-# strings from tables of its own output: the top 2 bits, then six 10-bit pairs.
-_ID_HEAD = tuple(encode_id(high << 60)[0] for high in range(4))
-_ID_PAIRS = tuple(encode_id(pair)[-2:] for pair in range(1024))
-_ID_WIDTH = len(encode_id(0))
-
-
 def to_utc(value: datetime) -> datetime:
     """An aware UTC datetime; a naive one is taken to be UTC already.
 
@@ -89,24 +82,8 @@ def to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-# decode_id reads one character at a time, a fair share of a bulk insert's cost; the same
-# alphabet mapped onto Python's base-32 digits lets int() read a well-formed id at once.
-_ID_DIGITS = "".join(encode_id(digit)[-1] for digit in range(32))
-_ID_CHARS = frozenset(_ID_DIGITS + _ID_DIGITS.upper())
-_TO_PYTHON_DIGITS = str.maketrans(
-    _ID_DIGITS + _ID_DIGITS.upper(), "0123456789abcdefghijklmnopqrstuv" * 2
-)
-
-
-def pin_key(pin_id: str) -> int | None:
-    """The integer key of a public pin id, or ``None`` when it is not well-formed.
-
-    Exactly :func:`pinsphere.ids.decode_id`, which still reads anything unusual.
-    """
-    if len(pin_id) != _ID_WIDTH or not _ID_CHARS.issuperset(pin_id):
-        return decode_id(pin_id)
-    value = int(pin_id.translate(_TO_PYTHON_DIGITS), 32)
-    return value if value <= MAX_ID else None
+pin_key = decode_id
+"""The integer key of a public pin id, or ``None`` when it is not well-formed."""
 
 
 def join_tags(tags: Sequence[str]) -> str:
@@ -237,20 +214,6 @@ _new_media: Callable[[dict[str, Any]], Media] = _trusted_maker(Media)
 _new_pin: Callable[[dict[str, Any]], Pin] = _trusted_maker(Pin)
 
 
-def _encode_key(key: int) -> str:
-    """``encode_id(key)`` for a key read from the table (so within range)."""
-    pairs = _ID_PAIRS
-    return (
-        _ID_HEAD[key >> 60]
-        + pairs[(key >> 50) & 1023]
-        + pairs[(key >> 40) & 1023]
-        + pairs[(key >> 30) & 1023]
-        + pairs[(key >> 20) & 1023]
-        + pairs[(key >> 10) & 1023]
-        + pairs[key & 1023]
-    )
-
-
 def _board_names(stored: Any) -> tuple[str, ...]:
     """Board names as SQLite (a JSON array) or PostgreSQL (an array or NULL) return them."""
     if not stored or stored == "[]":
@@ -290,7 +253,7 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
         created, updated = to_utc(created_at), to_utc(updated_at)
     return _new_pin(
         {
-            "id": _encode_key(key),
+            "id": encode_id(key),
             "owner_id": owner_id,
             "owner": owner,
             "title": title,
