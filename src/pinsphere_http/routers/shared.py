@@ -5,8 +5,9 @@ pin or board is deleted stops working at once, for media requests too.
 
 **Password.** A link with a password needs it on every request, in the ``X-Link-Password``
 header (raw UTF-8 bytes are accepted). Missing or wrong: 401 with a
-``WWW-Authenticate: X-Link-Password`` challenge. A header rather than a cookie: it works the
-same for scripts and pages, and needs no CSRF defence.
+``WWW-Authenticate: X-Link-Password`` challenge; wrong passwords are throttled like failed
+sign-ins (429). A header rather than a cookie: it works the same for scripts and pages, and
+needs no CSRF defence.
 
 **Counting visits.** A link's ``max_uses`` counts visits, not requests. A request that
 brings no visit starts one and counts a use; its answer carries a *visit* (the ``visit``
@@ -35,6 +36,7 @@ from starlette.responses import Response
 from pinsphere import Pin
 from pinsphere.errors import AuthenticationError, PermissionDenied
 from pinsphere.links import LinkScope
+from pinsphere_http.attempts import LoginAttempt
 from pinsphere_http.context import ServiceContext
 from pinsphere_http.dependencies import Context
 from pinsphere_http.downloads import media_responses, prepare_download, stream_blob
@@ -117,16 +119,25 @@ def _password(raw: str | None) -> str | None:
 
 def _open(
     context: ServiceContext,
+    request: Request,
     token: str,
     password: str | None,
     visit: str | None,
 ) -> _Visit:
     following = _visit_matches(context, visit, token)
+    # Wrong passwords count against the sign-in throttle, per link and per client address.
+    attempt = LoginAttempt(
+        context, f"link:{_link_key(token)[:32]}", context.client_address(request)
+    )
+    if password is not None:
+        attempt.check()
     try:
         visitor = context.store.open_link(
             token, password=_password(password), count_use=not following
         )
     except AuthenticationError:
+        if password is not None:
+            attempt.failed()
         raise ProblemError(
             401,
             "link-password",
@@ -144,9 +155,10 @@ def _open(
     "",
     response_model=SharedTarget,
     summary="Open a public link",
-    responses=problems(400, 401, 404, 422),
+    responses=problems(400, 401, 404, 422, 429),
 )
 def open_shared(
+    request: Request,
     token: LinkToken,
     context: Context,
     password: Password = None,
@@ -157,7 +169,7 @@ def open_shared(
 ) -> Response:
     """The link's pin, or its board with one page of the board's pins (newest first; page
     with ``cursor``). No sign-in: the token is the credential."""
-    opened = _open(context, token, password, visit_header or visit_query)
+    opened = _open(context, request, token, password, visit_header or visit_query)
     visitor = opened.visitor
     target = visitor.target
     link = visitor.link
@@ -186,9 +198,10 @@ def open_shared(
     "/pins/{pin_id}",
     response_model=Pin,
     summary="A pin through a public link",
-    responses=problems(401, 404, 422),
+    responses=problems(401, 404, 422, 429),
 )
 def shared_pin(
+    request: Request,
     token: LinkToken,
     pin_id: str,
     context: Context,
@@ -197,7 +210,7 @@ def shared_pin(
     visit_query: VisitQuery = None,
 ) -> Response:
     """The link's pin, or a pin of the link's board."""
-    opened = _open(context, token, password, visit_header or visit_query)
+    opened = _open(context, request, token, password, visit_header or visit_query)
     pin = opened.visitor.get(pin_id)
     return json_model(pin, headers={"Cache-Control": "no-store", **opened.headers()})
 
@@ -206,7 +219,7 @@ def shared_pin(
     "/pins/{pin_id}/media",
     summary="An original through a public link",
     response_class=Response,
-    responses=media_responses(401, 403, 404, 416, 422),
+    responses=media_responses(401, 403, 404, 416, 422, 429),
 )
 async def shared_media(
     request: Request,
@@ -220,7 +233,7 @@ async def shared_media(
     """The original file, streamed, with ``Range`` and ``If-None-Match`` as on
     ``/api/v1/pins/{pin_id}/media``; 403 when the link does not allow downloads."""
     opened = await anyio.to_thread.run_sync(
-        _open, context, token, password, visit_header or visit_query
+        _open, context, request, token, password, visit_header or visit_query
     )
     visitor = opened.visitor
     pin = await anyio.to_thread.run_sync(visitor.get, pin_id)
