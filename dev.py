@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Set up and run the project with nothing but Python 3.11+.
 
-    python3 dev.py demo    # make .venv, install, run the embedded example end to end
+    python3 dev.py serve   # make .venv, install, serve ./pinsphere-data on http://127.0.0.1:8000
     python3 dev.py test    # make .venv, install everything, run ruff, mypy and pytest
+    python3 dev.py demo    # make .venv, install, run the embedded library example end to end
 
 The virtual environment is made once in ``.venv`` and re-installed only when
-``pyproject.toml`` changes. Extra arguments after ``test`` go to pytest.
+``pyproject.toml`` changes. Extra arguments go to ``pinsphere serve`` (``--port 9000``), to
+pytest (``-k search``) or to the example.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
-EXTRAS = {"demo": "dev", "test": "all,dev"}
+EXTRAS = {"serve": "http,media", "demo": "dev", "test": "all,dev"}
 
 
 def run(*args: str | os.PathLike[str]) -> None:
     """Run a command from the repository root; stop with its exit code if it fails."""
     print("+", " ".join(str(a) for a in args), flush=True)
-    code = subprocess.call([str(a) for a in args], cwd=ROOT)  # noqa: S603 - our own tools
+    try:
+        code = subprocess.call([str(a) for a in args], cwd=ROOT)  # noqa: S603 - our own tools
+    except KeyboardInterrupt:  # Ctrl-C stops the server: the child got it too
+        code = 130
     if code != 0:
         sys.exit(code)
 
@@ -53,6 +58,9 @@ def main() -> None:
         sys.exit(__doc__)
     task, rest = sys.argv[1], sys.argv[2:]
     ensure_venv(EXTRAS[task])
+    if task == "serve":
+        run(BIN / "pinsphere", "--data", "pinsphere-data", "serve", *rest)
+        return
     if task == "demo":
         run(PYTHON, "examples/embedded.py", *rest)
         return
