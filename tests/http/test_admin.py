@@ -11,6 +11,7 @@ import pinsphere
 pytestmark = pytest.mark.anyio
 
 ADMIN = "/api/v1/admin/users"
+AUDIT = "/api/v1/admin/audit"
 
 
 async def test_members_are_refused(client: httpx.AsyncClient, sign_in: SignIn) -> None:
@@ -71,3 +72,68 @@ async def test_delete_user_takes_their_pins(
     assert (await client.delete(f"{ADMIN}/alice", headers=headers)).status_code == 204
     assert_problem(await client.get(f"/api/v1/pins/{pin.id}"), 404)
     assert_problem(await client.delete(f"{ADMIN}/alice", headers=headers), 404)
+
+
+async def test_admin_changes_are_recorded_with_their_actor(
+    client: httpx.AsyncClient,
+    store: pinsphere.PinStore,
+    users: dict[str, pinsphere.User],
+    sign_in: SignIn,
+) -> None:
+    root = await sign_in("root")
+    await client.patch(f"{ADMIN}/bob", json={"role": "viewer", "disabled": True}, headers=root)
+    await client.patch(f"{ADMIN}/bob", json={"disabled": False}, headers=root)
+    events = store.as_user(users["root"]).audit()
+    assert [(e.action, e.actor_id, e.target_id) for e in events] == [
+        ("user.enable", users["root"].id, users["bob"].id),
+        ("user.disable", users["root"].id, users["bob"].id),
+        ("role.change", users["root"].id, users["bob"].id),
+    ]
+    # Demoting oneself is refused by the store's own rule.
+    demoted = await client.patch(f"{ADMIN}/root", json={"role": "member"}, headers=root)
+    body = assert_problem(demoted, 409)
+    assert "own account" in str(body["detail"])
+    # A no-op on oneself is fine.
+    same = await client.patch(f"{ADMIN}/root", json={"role": "admin"}, headers=root)
+    assert same.status_code == 200
+
+
+async def test_the_audit_trail_pages_backwards(
+    client: httpx.AsyncClient,
+    store: pinsphere.PinStore,
+    users: dict[str, pinsphere.User],
+    sign_in: SignIn,
+) -> None:
+    from pinsphere.testing import media
+
+    alice = await sign_in("alice")
+    pin = store.as_user(users["alice"]).upload(media.png_bytes())
+    for role in ("viewer", "editor", "viewer"):
+        shared = await client.post(
+            f"/api/v1/pins/{pin.id}/shares", json={"username": "bob", "role": role}, headers=alice
+        )
+        assert shared.status_code == 200
+    await client.post("/api/v1/links", json={"target_id": pin.id}, headers=alice)
+
+    root = await sign_in("root")
+    seen: list[dict[str, object]] = []
+    before = None
+    while True:
+        params: dict[str, str | int] = {"limit": 2}
+        if before:
+            params["before"] = before
+        response = await client.get(AUDIT, params=params, headers=root)
+        assert response.status_code == 200, response.text
+        seen += response.json()["items"]
+        before = response.json()["next_before"]
+        if before is None:
+            break
+    assert [event["action"] for event in seen] == ["link.create", "share", "share", "share"]
+    assert seen[-1]["actor_id"] == users["alice"].id
+    assert seen[-1]["details"] == {"user": "bob", "role": "viewer"}
+    assert_problem(await client.get(AUDIT, headers=alice), 403)
+    assert_problem(await client.get(AUDIT), 401)
+    assert (await client.get(AUDIT, params={"before": "nonsense"}, headers=root)).json() == {
+        "items": [],
+        "next_before": None,
+    }

@@ -234,3 +234,25 @@ async def test_search_errors(client: httpx.AsyncClient, sign_in: SignIn) -> None
     assert_problem(await client.get(PINS, params={"limit": 0}, headers=headers), 422)
     assert_problem(await client.get(PINS, params={"limit": 100000}, headers=headers), 422)
     assert_problem(await client.get(PINS, params={"cursor": "garbage"}, headers=headers), 400)
+
+
+async def test_a_viewer_is_refused_before_the_body_is_read(
+    client: httpx.AsyncClient, store: pinsphere.PinStore, sign_in: SignIn
+) -> None:
+    store.users.set_role(store.users.find("bob"), "viewer")
+    headers = await sign_in("bob")
+    read = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal read
+        for _ in range(50):
+            read += 1
+            yield b"x" * 65536
+
+    response = await client.post(
+        PINS,
+        content=body(),
+        headers={**headers, "Content-Type": "multipart/form-data; boundary=abc"},
+    )
+    assert_problem(response, 403)
+    assert read <= 1  # at most the chunk the transport had already pulled
