@@ -11,6 +11,9 @@ from pathlib import Path
 
 from benchmarks import baseline_postgres, baseline_sqlite
 from benchmarks.datagen import make_vocabulary
+from benchmarks.http_bench import add_arguments as add_http_arguments
+from benchmarks.http_bench import options_from as http_options
+from benchmarks.http_bench import run_http
 from benchmarks.ingest_bench import ingest_postgres, ingest_sqlite
 from benchmarks.report import Report
 from benchmarks.search_bench import questions, run_questions
@@ -31,7 +34,9 @@ __all__ = ["build_parser", "main"]
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_CACHE = Path(__file__).resolve().parent / ".cache"
-BENCHMARKS = ("search", "ingest", "upload")
+BENCHMARKS = ("search", "ingest", "upload", "http")
+# The HTTP benchmark starts servers and moves gigabytes; it runs only when named.
+DEFAULT_BENCHMARKS = ("search", "ingest", "upload")
 DATABASES = ("sqlite", "postgresql")
 
 
@@ -68,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeat", type=int, default=200, help="timed runs of each search question"
     )
     parser.add_argument(
-        "--only", type=_csv(BENCHMARKS), default=list(BENCHMARKS), help="search,ingest,upload"
+        "--only",
+        type=_csv(BENCHMARKS),
+        default=list(DEFAULT_BENCHMARKS),
+        help="search,ingest,upload (default) and/or http",
     )
     parser.add_argument("--seed", type=int, default=42, help="data generator seed")
     parser.add_argument(
@@ -81,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--rebuild", action="store_true", help="reload the cached search databases")
     parser.add_argument("--quiet", action="store_true", help="print only the report")
+    add_http_arguments(parser, prefix="http-")
     return parser
 
 
@@ -175,7 +184,7 @@ def run(args: argparse.Namespace) -> Report:
     ingest_count = args.ingest_pins or min(args.pins, 100_000)
     vocab = make_vocabulary(args.seed)
     place: PostgresPlace | None = None
-    if "postgresql" in args.databases:
+    if "postgresql" in args.databases and {"search", "ingest"} & set(args.only):
         try:
             place = PostgresPlace.prepare(args.postgres_url)
         except Exception as exc:
@@ -222,6 +231,8 @@ def run(args: argparse.Namespace) -> Report:
                 ),
             )
         )
+    if "http" in args.only:
+        steps.append(("http", lambda: run_http(http_options(args), report)))
     for name, step in steps:
         _say(args, f"== {name}")
         started = time.monotonic()
