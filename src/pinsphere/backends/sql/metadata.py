@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,9 +25,9 @@ from pinsphere.backends.base import (
     PinChanges,
 )
 from pinsphere.backends.sql import compiler
+from pinsphere.backends.sql.connected import SQLConnected
 from pinsphere.backends.sql.drivers import choose_driver
-from pinsphere.backends.sql.engine import Database, open_database
-from pinsphere.backends.sql.migrate import upgrade
+from pinsphere.backends.sql.engine import Database
 from pinsphere.backends.sql.plans import Plans
 from pinsphere.backends.sql.rows import (
     BOARD_COLUMNS,
@@ -77,53 +77,21 @@ _AFTER_EVERY_CHAR = "\U0010ffff"
 _BOARD_TAKEN = "the owner already has a board with that name"
 
 
-class SQLMetadataBackend(MetadataBackend):
+class SQLMetadataBackend(SQLConnected, MetadataBackend):
     """Pins, tags and boards in a SQL database (``sqlite:///…``, ``postgresql+psycopg://…``)."""
 
     capabilities: ClassVar[MetadataCapabilities] = MetadataCapabilities(
         transactions=True, full_text_index=True, shared_between_processes=True
     )
 
+    schema_branch = "metadata"
+
     def __init__(self, database: Database) -> None:
         """Use an opened database whose schema is current; see :meth:`from_url`."""
-        self._db = database
+        super().__init__(database)
         self._dialect: Dialect = "sqlite" if database.is_sqlite else "postgresql"
         self._plans = Plans(database.engine.dialect)
         self._sharing = SharingTables(database)
-
-    @classmethod
-    def from_url(cls, url: str) -> Self:
-        """Open the database a URL names and bring its metadata tables up to date.
-
-        Raises:
-            InvalidInput: The URL or an option is not valid.
-            BackendUnavailable: The database cannot be reached or upgraded.
-        """
-        database, _ = open_database(url)
-        try:
-            upgrade(database, "metadata")
-        except BaseException:
-            database.dispose()
-            raise
-        return cls(database)
-
-    @property
-    def engine(self) -> sa.Engine:
-        """The SQLAlchemy engine, for diagnostics (query plans, health checks)."""
-        return self._db.engine
-
-    def close(self) -> None:
-        """Release the pool's connections."""
-        self._db.dispose()
-
-    def ping(self) -> None:
-        """Run a trivial query.
-
-        Raises:
-            BackendUnavailable: The database does not answer.
-        """
-        with self._db.read() as conn:
-            conn.execute(sa.select(1))
 
     # -- pins -------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ race to create it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Self, cast
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 
@@ -19,8 +19,8 @@ from pinsphere.backends.base import (
     UserChanges,
 )
 from pinsphere.backends.sql.api_tokens import ApiTokenTable
-from pinsphere.backends.sql.engine import Database, open_database
-from pinsphere.backends.sql.migrate import upgrade
+from pinsphere.backends.sql.connected import SQLConnected
+from pinsphere.backends.sql.engine import Database
 from pinsphere.backends.sql.refresh_tokens import RefreshTokenTable
 from pinsphere.backends.sql.rows import USER_COLUMNS, to_utc, user_from_row
 from pinsphere.backends.sql.tables import users
@@ -38,50 +38,18 @@ def _key(text: str | None) -> str | None:
     return None if text is None else text.casefold()
 
 
-class SQLUserBackend(UserBackend):
+class SQLUserBackend(SQLConnected, UserBackend):
     """User accounts in a SQL database (``sqlite:///…``, ``postgresql+psycopg://…``)."""
 
     capabilities: ClassVar[UserCapabilities] = UserCapabilities(shared_between_processes=True)
 
+    schema_branch = "users"
+
     def __init__(self, database: Database) -> None:
         """Use an opened database whose schema is current; see :meth:`from_url`."""
-        self._db = database
+        super().__init__(database)
         self._refresh = RefreshTokenTable(database)
         self._api_tokens = ApiTokenTable(database)
-
-    @classmethod
-    def from_url(cls, url: str) -> Self:
-        """Open the database a URL names and bring its user tables up to date.
-
-        Raises:
-            InvalidInput: The URL or an option is not valid.
-            BackendUnavailable: The database cannot be reached or upgraded.
-        """
-        database, _ = open_database(url)
-        try:
-            upgrade(database, "users")
-        except BaseException:
-            database.dispose()
-            raise
-        return cls(database)
-
-    @property
-    def engine(self) -> sa.Engine:
-        """The SQLAlchemy engine, for diagnostics (query plans, health checks)."""
-        return self._db.engine
-
-    def close(self) -> None:
-        """Release the pool's connections."""
-        self._db.dispose()
-
-    def ping(self) -> None:
-        """Run a trivial query.
-
-        Raises:
-            BackendUnavailable: The database does not answer.
-        """
-        with self._db.read() as conn:
-            conn.execute(sa.select(1))
 
     def create_user(self, user: User, password_hash: str | None) -> User:
         """Store a new user.
