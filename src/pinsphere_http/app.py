@@ -31,11 +31,13 @@ from pinsphere_http.routers import (
     shares,
     tags,
     users,
+    web_session,
 )
 from pinsphere_http.settings import HTTPSettings
 from pinsphere_http.signing_key import resolve_secret_key
 from pinsphere_http.throttle import MemoryThrottle, Throttle
 from pinsphere_http.tokens import TokenSigner
+from pinsphere_http.ui import router as ui_router
 
 __all__ = ["create_app"]
 
@@ -111,8 +113,10 @@ def create_app(
         links,
         shared,
         api_tokens,
+        web_session,
     ):
         app.include_router(module.router)
+    app.include_router(ui_router)
     install_problem_handlers(app)
     install_openapi(app)
 

@@ -20,6 +20,7 @@ from pinsphere import PinScope, Principal, User
 from pinsphere.api_tokens import API_TOKEN_PREFIX
 from pinsphere.errors import AuthenticationError, NotFound, PermissionDenied
 from pinsphere_http.context import ServiceContext
+from pinsphere_http.cookies import session_claims
 
 __all__ = [
     "TOKEN_URL",
@@ -72,10 +73,15 @@ def _access(
         if "authorization" in request.headers:
             # A header in another scheme is a client mistake, not a request to be anonymous.
             raise AuthenticationError("use a bearer token")
-        return _Access(store.anonymous)
-    if token.startswith(API_TOKEN_PREFIX):
+        # The web UI's cookie session (CSRF-checked on changes), else anonymous.
+        cookie_claims = session_claims(request, context)
+        if cookie_claims is None:
+            return _Access(store.anonymous)
+        claims = cookie_claims
+    elif token.startswith(API_TOKEN_PREFIX):
         return _Access(store.as_token(token), api_token=True)
-    claims = context.signer.decode(token, "access")
+    else:
+        claims = context.signer.decode(token, "access")
     try:
         user = store.users.get(str(claims["sub"]))
     except NotFound:

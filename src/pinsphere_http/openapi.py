@@ -20,6 +20,13 @@ def _problem_schemas() -> dict[str, Any]:
     return schemas
 
 
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+    }
+
+
 def install_openapi(app: FastAPI) -> None:
     """Make ``app.openapi()`` document every error as a problem.
 
@@ -40,12 +47,12 @@ def install_openapi(app: FastAPI) -> None:
         components.update(_problem_schemas())
         for path_item in document.get("paths", {}).values():
             for operation in path_item.values():
-                responses = operation.get("responses", {})
+                responses = operation.setdefault("responses", {})
                 if "422" in responses:
-                    responses["422"] = {
-                        "description": "Unprocessable Content",
-                        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
-                    }
+                    responses["422"] = _problem("Unprocessable Content")
+                if "requestBody" in operation and "400" not in responses:
+                    # A body that does not parse at all (not JSON, a broken form) is a 400.
+                    responses["400"] = _problem("Bad Request")
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         app.openapi_schema = document

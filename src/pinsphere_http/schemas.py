@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pinsphere import Board, Pin, Role, User, Visibility
 from pinsphere.models import AuditEvent, NewLink, Scope, ShareRole, TargetKind
+from pinsphere.tags import MAX_BOARD_NAME_LENGTH
 
 __all__ = [
     "MAX_LINK_SECONDS",
@@ -133,7 +134,7 @@ class BoardCreate(BaseModel):
 
     model_config = _STRICT
 
-    name: str
+    name: str = Field(min_length=1, max_length=MAX_BOARD_NAME_LENGTH)
     description: str = ""
     visibility: Visibility = "private"
 
@@ -143,7 +144,7 @@ class BoardPatch(BaseModel):
 
     model_config = _STRICT
 
-    name: str | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_BOARD_NAME_LENGTH)
     description: str | None = None
     visibility: Visibility | None = None
 

@@ -206,6 +206,18 @@ async def test_openapi_document(client: httpx.AsyncClient) -> None:
         "/api/v1/tags",
         "/api/v1/admin/users",
         "/api/v1/admin/users/{username}",
+        "/api/v1/admin/audit",
+        "/api/v1/pins/{pin_id}/shares",
+        "/api/v1/pins/{pin_id}/shares/{username}",
+        "/api/v1/boards/{board_id}/shares",
+        "/api/v1/boards/{board_id}/shares/{username}",
+        "/api/v1/links",
+        "/api/v1/links/{link_id}",
+        "/api/v1/shared/{token}",
+        "/api/v1/shared/{token}/pins/{pin_id}",
+        "/api/v1/shared/{token}/pins/{pin_id}/media",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{token_id}",
         "/healthz",
         "/readyz",
     ):
@@ -220,4 +232,15 @@ async def test_openapi_document(client: httpx.AsyncClient) -> None:
                     assert list(response["content"]) == ["application/problem+json"], status
     assert "Problem" in document["components"]["schemas"]
     assert "HTTPValidationError" not in document["components"]["schemas"]
-    assert document["components"]["securitySchemes"]["OAuth2PasswordBearer"]["type"] == "oauth2"
+    bearer = document["components"]["securitySchemes"]["OAuth2PasswordBearer"]
+    assert bearer["type"] == "oauth2"
+    assert "pst_" in bearer["description"]
+    shared = paths["/api/v1/shared/{token}"]["get"]
+    assert "security" not in shared  # anonymous: the token in the path is the credential
+    headers = {p["name"] for p in shared["parameters"] if p["in"] == "header"}
+    assert headers == {"X-Link-Password", "X-Link-Visit"}
+    assert {"200", "206", "304", "403", "404", "416"} <= set(
+        paths["/api/v1/shared/{token}/pins/{pin_id}/media"]["get"]["responses"]
+    )
+    for operation in (paths["/api/v1/boards"]["post"], paths["/api/v1/links"]["post"]):
+        assert "400" in operation["responses"]  # a body that does not parse
