@@ -148,3 +148,32 @@ def test_error_tree() -> None:
     assert str(errors.NotFound("no such pin")) == "no such pin"
     assert errors.InvalidQuery("bad", position=3).position == 3
     assert "position 3" in str(errors.InvalidQuery("bad", position=3))
+
+
+def test_store_settings_from_the_environment() -> None:
+    from datetime import timedelta
+
+    from pinsphere.settings import StoreSettings
+
+    settings = StoreSettings.from_env(
+        {
+            "PINSPHERE_MAX_UPLOAD_BYTES": "1048576",
+            "PINSPHERE_ALLOWED_TYPES": "image/png, IMAGE/JPEG",
+            "PINSPHERE_REFRESH_TOKEN_LIFETIME": "3600",
+            "PINSPHERE_ARGON2_TIME_COST": "2",
+            "UNRELATED": "x",
+        }
+    )
+    assert settings.max_upload_bytes == 1048576
+    assert settings.allowed_types == frozenset({"image/png", "image/jpeg"})
+    assert settings.refresh_token_lifetime == timedelta(hours=1)
+    assert settings.password_hashing.time_cost == 2
+    assert StoreSettings.from_env({}) == StoreSettings()
+    for bad in (
+        {"PINSPHERE_MAX_UPLOAD_BYTES": "lots"},
+        {"PINSPHERE_MAX_UPLOAD_BYTES": "-1"},
+        {"PINSPHERE_REFRESH_TOKEN_LIFETIME": "soon"},
+        {"PINSPHERE_ARGON2_PARALLELISM": "0"},
+    ):
+        with pytest.raises(errors.InvalidInput):
+            StoreSettings.from_env(bad)

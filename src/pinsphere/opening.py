@@ -83,7 +83,8 @@ def open_store(
         metadata: e.g. ``sqlite:///pins.db``, ``postgresql+psycopg://host/db``, ``memory://``.
         users: As ``metadata``.
         blobs: e.g. ``file:///srv/pins``, ``memory://``, ``s3://bucket/prefix``.
-        settings: Upload limits and the like.
+        settings: Upload limits and the like; from ``PINSPHERE_*`` variables when not given
+            (see :meth:`StoreSettings.from_env`).
 
     Raises:
         UnknownBackend: A URL's scheme has no backend (the message names what to install).
@@ -103,5 +104,8 @@ def open_store(
             backend.close()  # type: ignore[attr-defined]
         raise
     return PinStore(
-        metadata=metadata_backend, users=user_backend, blobs=blob_backend, settings=settings
+        metadata=metadata_backend,
+        users=user_backend,
+        blobs=blob_backend,
+        settings=settings or StoreSettings.from_env(),
     )

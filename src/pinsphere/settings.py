@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pinsphere.errors import InvalidInput
+from pinsphere.media.sniff import DEFAULT_ALLOWED_TYPES
 
 __all__ = ["DEFAULT_ALLOWED_TYPES", "PasswordHashing", "StoreSettings"]
-
-DEFAULT_ALLOWED_TYPES: frozenset[str] = frozenset(
-    {
-        "image/jpeg",
-        "image/png",
-        "image/gif",
-        "image/webp",
-        "video/mp4",
-        "video/webm",
-        "video/quicktime",
-    }
-)
 
 
 class PasswordHashing(BaseModel):
@@ -58,3 +51,61 @@ class StoreSettings(BaseModel):
     min_password_length: int = Field(default=8, ge=1)
     refresh_token_lifetime: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
     password_hashing: PasswordHashing = PasswordHashing()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StoreSettings:
+        """Settings from ``PINSPHERE_*`` environment variables, defaults for the rest.
+
+        ``PINSPHERE_MAX_UPLOAD_BYTES``, ``PINSPHERE_ALLOWED_TYPES`` (comma-separated),
+        ``PINSPHERE_MAX_IMAGE_PIXELS``, ``PINSPHERE_CHUNK_SIZE``, ``PINSPHERE_MAX_PAGE_SIZE``,
+        ``PINSPHERE_MIN_PASSWORD_LENGTH``, ``PINSPHERE_REFRESH_TOKEN_LIFETIME`` (seconds),
+        ``PINSPHERE_ARGON2_TIME_COST``, ``PINSPHERE_ARGON2_MEMORY_KIB``,
+        ``PINSPHERE_ARGON2_PARALLELISM``. Every worker of a service reads the same variables,
+        so they all apply the same limits.
+
+        Raises:
+            InvalidInput: A variable holds a value the setting does not accept.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name in _ENV_FIELDS:
+            raw = env.get(f"PINSPHERE_{name.upper()}")
+            if raw is not None:
+                values[name] = raw
+        try:
+            if "allowed_types" in values:
+                values["allowed_types"] = frozenset(
+                    part.strip().lower()
+                    for part in str(values["allowed_types"]).split(",")
+                    if part.strip()
+                )
+            if "refresh_token_lifetime" in values:
+                values["refresh_token_lifetime"] = timedelta(
+                    seconds=float(str(values["refresh_token_lifetime"]))
+                )
+            hashing = {
+                field: env[f"PINSPHERE_ARGON2_{variable}"]
+                for field, variable in _ARGON2_ENV.items()
+                if f"PINSPHERE_ARGON2_{variable}" in env
+            }
+            if hashing:
+                values["password_hashing"] = hashing
+            return cls.model_validate(values)
+        except (ValidationError, ValueError) as exc:
+            raise InvalidInput(f"bad PINSPHERE_* setting: {exc}") from exc
+
+
+_ENV_FIELDS = (
+    "max_upload_bytes",
+    "allowed_types",
+    "max_image_pixels",
+    "chunk_size",
+    "max_page_size",
+    "min_password_length",
+    "refresh_token_lifetime",
+)
+_ARGON2_ENV = {
+    "time_cost": "TIME_COST",
+    "memory_cost_kib": "MEMORY_KIB",
+    "parallelism": "PARALLELISM",
+}

@@ -188,6 +188,9 @@ def normalize_url(url: str) -> str:
     raise InvalidInput(f"the SQL backends do not serve {scheme}:// URLs")
 
 
+_SQLITE_POOL_SIZE = 40
+
+
 def open_database(url: str) -> tuple[Database, SQLOptions]:
     """Make the engine a backend URL names (no connection is opened yet).
 
@@ -208,6 +211,11 @@ def open_database(url: str) -> tuple[Database, SQLOptions]:
         raise InvalidInput("the SQLite backends need a file: sqlite:///path/to/file.db")
 
     kwargs: dict[str, Any] = {"echo": options.echo, "pool_pre_ping": options.pool_pre_ping}
+    if sqlite:
+        # A SQLite connection is a file handle, cheap to keep; opening one costs its PRAGMAs.
+        # Keep as many as a threaded server runs at once (uvicorn's pool has 40 threads), so
+        # requests never open and close connections under load.
+        kwargs["pool_size"] = _SQLITE_POOL_SIZE
     for name in ("pool_size", "max_overflow", "pool_timeout", "pool_recycle"):
         value = getattr(options, name)
         if value is not None:
