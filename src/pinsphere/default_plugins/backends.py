@@ -8,6 +8,7 @@ from pinsphere.registry import BackendRegistry
 _SQL_METADATA = "pinsphere.backends.sql.metadata:SQLMetadataBackend"
 _SQL_USERS = "pinsphere.backends.sql.users:SQLUserBackend"
 _FSSPEC = "pinsphere.backends.fsspec:FsspecBlobBackend"
+_MONGO_METADATA = "pinsphere.backends.mongo.metadata:MongoMetadataBackend"
 
 
 @hookimpl
@@ -26,3 +27,5 @@ def pinsphere_register_backends(registry: BackendRegistry) -> None:
         registry.add_user_backend(scheme, _SQL_USERS, extra=extra)
     for scheme in ("file", "memory"):
         registry.add_blob_backend(scheme, _FSSPEC)
+    for scheme in ("mongodb", "mongodb+srv"):
+        registry.add_metadata_backend(scheme, _MONGO_METADATA, extra="mongo")
