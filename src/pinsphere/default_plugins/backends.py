@@ -29,3 +29,4 @@ def pinsphere_register_backends(registry: BackendRegistry) -> None:
         registry.add_blob_backend(scheme, _FSSPEC)
     for scheme in ("mongodb", "mongodb+srv"):
         registry.add_metadata_backend(scheme, _MONGO_METADATA, extra="mongo")
+    registry.add_blob_backend("s3", "pinsphere.backends.fsspec.s3:S3BlobBackend", extra="s3")

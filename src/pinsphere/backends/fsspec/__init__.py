@@ -34,7 +34,11 @@ Modules, one job each:
 * :mod:`~pinsphere.backends.fsspec.staging`: sweeping abandoned writes;
 * :mod:`~pinsphere.backends.fsspec.timestamps`: modification times as aware UTC;
 * :mod:`~pinsphere.backends.fsspec.memory`: direct access to fsspec's memory filesystem;
-* :mod:`~pinsphere.backends.fsspec.errors`: native errors into :mod:`pinsphere.errors`.
+* :mod:`~pinsphere.backends.fsspec.errors`: native errors into :mod:`pinsphere.errors`;
+* :mod:`~pinsphere.backends.fsspec.s3`: ``s3://`` buckets (AWS, MinIO) as a subclass, with
+  :mod:`~pinsphere.backends.fsspec.s3_options`, :mod:`~pinsphere.backends.fsspec.s3_writer`
+  (a conditional ``PutObject``, or a multipart upload and a server-side copy) and
+  :mod:`~pinsphere.backends.fsspec.s3_errors`; imported only when an ``s3://`` URL is opened.
 """
 
 from pinsphere.backends.fsspec.backend import FsspecBlobBackend

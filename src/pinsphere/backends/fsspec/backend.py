@@ -90,11 +90,22 @@ class FsspecBlobBackend(BlobBackend):
         self._fsync = self._local and self.options.fsync is not False
         self._owns_root = owns_root
         self._staging = f"{self.root}/{STAGING_FOLDER}"
+        self._prepare_root()
+
+    def _prepare_root(self) -> None:
+        """Make sure the root can take blobs: create its staging folder.
+
+        Subclasses for stores without folders override it (an object store only checks
+        that its bucket answers, and must never create one by accident).
+
+        Raises:
+            BackendUnavailable: The folder cannot be created.
+        """
         with translated(f"create {self._staging}"):
             if self._local:
                 os.makedirs(self._staging, exist_ok=True)
             else:
-                fs.makedirs(self._staging, exist_ok=True)
+                self.fs.makedirs(self._staging, exist_ok=True)
 
     @classmethod
     def from_url(cls, url: str) -> Self:
