@@ -18,7 +18,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Header, Path
+from fastapi import APIRouter, Header, Path, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -151,18 +151,28 @@ class UIConfig(BaseModel):
     google: bool = Field(description="Whether 'Sign in with Google' is offered.")
     signup: bool = Field(description="Whether visitors may create accounts.")
     max_upload_bytes: int = Field(description="The largest file accepted.")
+    allowed_types: list[str] = Field(description="The media types uploads may have.")
+    thumbnails: bool = Field(
+        description="Whether `/api/v1/pins/{pin_id}/thumbnail` serves the widths a pin lists."
+    )
 
 
 config_router = APIRouter(prefix="/api/v1/config", tags=["config"])
 
+_THUMBNAIL_PATH: Final = "/api/v1/pins/{pin_id}/thumbnail"
+
 
 @config_router.get("", response_model=UIConfig, summary="The web UI's configuration")
-def ui_config(context: Context) -> Response:
-    """Which sign-in methods are on and the upload limit."""
+def ui_config(request: Request, context: Context) -> Response:
+    """Which sign-in methods are on, what uploads may be, and whether thumbnails are served."""
     config = UIConfig(
         google=context.google is not None,
         signup=context.settings.signup_enabled,
         max_upload_bytes=context.max_upload_bytes,
+        allowed_types=sorted(context.store.settings.allowed_types),
+        thumbnails=any(
+            getattr(route, "path", None) == _THUMBNAIL_PATH for route in request.app.routes
+        ),
     )
     return json_model(config)
 
