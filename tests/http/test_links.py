@@ -61,6 +61,7 @@ async def test_a_pin_link_shows_the_pin_and_its_media_to_anyone(
     assert whole.status_code == 200
     assert whole.content == media.png_bytes()
     assert whole.headers["x-content-type-options"] == "nosniff"
+    assert whole.headers["cache-control"] == "private, no-cache"
     part = await client.get(media_url, headers={**visit, "Range": "bytes=0-3"})
     assert part.status_code == 206
     assert part.content == b"\x89PNG"

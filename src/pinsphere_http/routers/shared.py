@@ -51,6 +51,7 @@ router = APIRouter(prefix="/api/v1/shared/{token}", tags=["shared"])
 PASSWORD_HEADER: Final = "X-Link-Password"  # noqa: S105 - a header name
 VISIT_HEADER: Final = "X-Link-Visit"
 VISIT_LIFETIME: Final = timedelta(hours=1)
+_REVALIDATE: Final = "private, no-cache"
 
 LinkToken = Annotated[str, Path(max_length=256, description="The link's token.")]
 Password = Annotated[
@@ -240,13 +241,16 @@ async def shared_media(
     if not visitor.link.allow_download:
         raise PermissionDenied("this link does not allow downloads")
     early, byte_range = prepare_download(request, pin)
-    if early is not None:
-        early.headers.update(opened.headers())
-        return early
-    # visitor.open checks the link (and its download permission) once more as it opens.
-    file = await anyio.to_thread.run_sync(visitor.open, pin_id)
-    response = stream_blob(file, pin, byte_range, chunk_size=context.settings.download_chunk_size)
-    response.headers.update(opened.headers())
+    if early is None:
+        # visitor.open checks the link (and its download permission) once more as it opens.
+        file = await anyio.to_thread.run_sync(visitor.open, pin_id)
+        chunk_size = context.settings.download_chunk_size
+        response = stream_blob(file, pin, byte_range, chunk_size=chunk_size)
+    else:
+        response = early
+    # A browser must ask again before reusing a copy, so that a revoked link stops showing
+    # the file (the ETag keeps that cheap: 304).
+    response.headers.update({**opened.headers(), "Cache-Control": _REVALIDATE})
     return response
 
 
