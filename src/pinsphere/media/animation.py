@@ -75,11 +75,21 @@ class _Reader:
 
     def skip_sub_blocks(self) -> None:
         """Skip GIF data sub-blocks up to and including the zero-length terminator."""
+        # Hot for many-frame GIFs: walks the buffer directly instead of calling byte/skip.
         while True:
-            length = self.byte()
+            if self._position >= len(self._buffer):
+                self.read(1)
+                self._position -= 1
+            length = self._buffer[self._position]
             if length == 0:
+                self._position += 1
                 return
-            self.skip(length)
+            end = self._position + 1 + length
+            if end <= len(self._buffer):
+                self._position = end
+            else:
+                self._position += 1
+                self.skip(length)
 
 
 def read_animation(fileobj: IO[bytes], mime_type: str, limits: MediaLimits) -> Animation:

@@ -21,6 +21,7 @@ data byte for byte. Beyond EXIF it drops XMP packets that mention GPS, a JPEG's 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 _EXIF_IFD = 0x8769
+_INTEROP_IFD = 0xA005
 _GPS_IFD = 0x8825
 _MAKE, _MODEL, _ORIENTATION, _DATETIME = 0x010F, 0x0110, 0x0112, 0x0132
 _DATETIME_ORIGINAL, _DATETIME_DIGITIZED, _OFFSET_TIME_ORIGINAL = 0x9003, 0x9004, 0x9011
@@ -171,9 +173,11 @@ def _gps(gps_ifd: Mapping[int, Any]) -> GpsPosition | None:
 def _load(tiff: bytes) -> Image.Exif | None:
     exif = Image.Exif()
     try:
-        exif.load(tiff)
-        exif.get_ifd(_EXIF_IFD)
-        exif.get_ifd(_GPS_IFD)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns of what it then skips
+            exif.load(tiff)
+            exif.get_ifd(_EXIF_IFD)
+            exif.get_ifd(_GPS_IFD)
     except Exception:  # a corrupt EXIF block is no EXIF block
         return None
     return exif
@@ -233,22 +237,15 @@ def clean_tiff(tiff: bytes, *, keep_gps: bool = False) -> bytes | None:
         removing; ``None`` when nothing worth keeping is left (or the block is corrupt).
     """
     exif = _load(tiff)
-    if exif is None:
-        return None
+    if exif is None or not len(exif):
+        return None  # what cannot be read cannot be vouched for
     removable = set(_identifying(exif, tiff))
     if keep_gps:
         removable.discard("GPS")
     if not removable:
         return tiff[6:] if tiff.startswith(b"Exif\x00\x00") else tiff
-    if not keep_gps:
-        exif.pop(_GPS_IFD, None)
-    exif_ifd = exif.get_ifd(_EXIF_IFD)
-    for tag in IDENTIFYING_TAGS:
-        exif.pop(tag, None)
-        exif_ifd.pop(tag, None)
     try:
-        # Pillow writes IFD0 and its sub-directories, never IFD1: the preview goes too.
-        cleaned = exif.tobytes()
+        cleaned = _rebuilt(exif, keep_gps=keep_gps).tobytes()
     except Exception:
         # Cannot be rewritten faithfully: keep only what changes how the picture shows.
         orientation = exif.get(_ORIENTATION)
@@ -258,6 +255,32 @@ def clean_tiff(tiff: bytes, *, keep_gps: bool = False) -> bytes | None:
         minimal[_ORIENTATION] = orientation
         cleaned = minimal.tobytes()
     return cleaned[6:] if cleaned.startswith(b"Exif\x00\x00") else cleaned
+
+
+def _rebuilt(exif: Image.Exif, *, keep_gps: bool) -> Image.Exif:
+    """A fresh EXIF block with what is kept, built tag by tag.
+
+    Built anew rather than edited in place: Pillow writes back every sub-directory it has
+    ever read, even one whose pointer was deleted, and an edit could let the GPS
+    directory slip through. IFD1 (the preview) is never copied.
+    """
+    rebuilt = Image.Exif()
+    rebuilt.endian = exif.endian
+    for tag, value in exif.items():
+        if tag in IDENTIFYING_TAGS or tag in (_EXIF_IFD, _GPS_IFD):
+            continue
+        rebuilt[tag] = value
+    exif_ifd = {
+        tag: value for tag, value in exif.get_ifd(_EXIF_IFD).items() if tag not in IDENTIFYING_TAGS
+    }
+    if _INTEROP_IFD in exif_ifd:
+        exif_ifd[_INTEROP_IFD] = exif.get_ifd(_INTEROP_IFD)
+    if exif_ifd:
+        rebuilt[_EXIF_IFD] = exif_ifd
+    gps = exif.get_ifd(_GPS_IFD)
+    if keep_gps and gps:
+        rebuilt[_GPS_IFD] = dict(gps)
+    return rebuilt
 
 
 class _Cleaner(MetadataEditor):

@@ -159,7 +159,13 @@ def open_image(fileobj: IO[bytes], mime_type: str, limits: MediaLimits) -> Image
         read_dimensions(fileobj, mime_type, max_pixels=limits.max_pixels)
     fileobj.seek(0)
     with invalid_media(mime_type, "opened"):
-        image = Image.open(fileobj, formats=[fmt])
+        try:
+            image = Image.open(fileobj, formats=[fmt])
+        except Image.DecompressionBombError as exc:  # Pillow's own, looser, global limit
+            raise InvalidMedia(
+                f"the image is over the limit of {limits.max_pixels} pixels ({exc})",
+                detected_type=mime_type,
+            ) from exc
     try:
         check_canvas(image.width, image.height, limits, mime_type)
     except InvalidMedia:

@@ -10,6 +10,7 @@ changes nothing visible and costs time (the encoder copies every pixel into a Py
 
 from __future__ import annotations
 
+import warnings
 from typing import Protocol, cast
 
 from PIL import Image
@@ -74,4 +75,8 @@ def blurhash_of(image: Image.Image, components: tuple[int, int] = DEFAULT_COMPON
         sample = sample.convert("RGB")
     x_components, y_components = components_for(image.width, image.height, components)
     # The encoder closes the image it is given; it only ever gets this private sample.
-    return encode(sample, x_components, y_components)
+    # blurhash-python reads pixels with Image.getdata, deprecated in Pillow 12 (and due to
+    # go in Pillow 14): the warning is about the library, not about this call.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return encode(sample, x_components, y_components)
