@@ -23,7 +23,7 @@ from pinsphere.backends.sql.terms import Dialect, Driver, search_shape, search_v
 from pinsphere.policy import AccessRule
 from pinsphere.query import Query
 
-__all__ = ["Plan", "Plans"]
+__all__ = ["Plan", "Plans", "compile_plan"]
 
 # More shapes than this (a flood of odd queries) empties the cache rather than growing it.
 _MAX_SHAPES = 2048
@@ -55,6 +55,27 @@ class Plan:
             return named
         every = [*values, *self.constants.values()]
         return tuple([every[index] for index in self.order])
+
+
+def compile_plan(statement: sa.Select[Any], dialect: sa.Dialect, value_count: int) -> Plan:
+    """Compile a statement whose values are parameters named ``p0``, ``p1``, … once.
+
+    Args:
+        statement: The statement.
+        dialect: The engine's dialect (so the driver's parameter style is used).
+        value_count: How many ``pN`` parameters it has.
+    """
+    compiled = statement.compile(dialect=dialect)
+    # The values' names are p0, p1, …; any other parameter is one the statement holds.
+    constants = {
+        name: value for name, value in compiled.params.items() if not _BOUND.fullmatch(name)
+    }
+    order: tuple[int, ...] | None = None
+    if compiled.positional:
+        slots = {f"p{index}": index for index in range(value_count)}
+        slots.update({name: value_count + at for at, name in enumerate(constants)})
+        order = tuple(slots[name] for name in compiled.positiontup or ())
+    return Plan(compiled.string, constants, order)
 
 
 class Plans:
@@ -103,17 +124,7 @@ class Plans:
             raise RuntimeError(
                 f"search values out of step with the compiler: {binder.values!r} != {values!r}"
             )
-        compiled = statement.compile(dialect=self._dialect)
-        # The binder's names are p0, p1, …; any other parameter is one the statement holds.
-        constants = {
-            name: value for name, value in compiled.params.items() if not _BOUND.fullmatch(name)
-        }
-        order: tuple[int, ...] | None = None
-        if compiled.positional:
-            slots = {f"p{index}": index for index in range(len(values))}
-            slots.update({name: len(values) + at for at, name in enumerate(constants)})
-            order = tuple(slots[name] for name in compiled.positiontup or ())
-        plan = Plan(compiled.string, constants, order)
+        plan = compile_plan(statement, self._dialect, len(values))
         with self._lock:
             if len(self._cache) >= _MAX_SHAPES:
                 self._cache.clear()

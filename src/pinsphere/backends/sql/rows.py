@@ -9,7 +9,7 @@ a page of pins, building results was most of the cost above the query itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -171,15 +171,19 @@ def board_from_row(row: RowMapping, pin_count: int) -> Board:
     )
 
 
-def user_from_row(row: RowMapping) -> User:
-    """A user from its ``users`` row (columns :data:`USER_COLUMNS`)."""
+def user_from_row(row: Mapping[Any, Any]) -> User:
+    """A user from its ``users`` row (columns :data:`USER_COLUMNS`), as SQLAlchemy or the
+    driver returns it (SQLite's driver gives datetimes as text)."""
+    created_at = row["created_at"]
+    if isinstance(created_at, str):
+        created_at = datetime.fromisoformat(created_at)
     return User.model_construct(
         id=row["id"],
         username=row["username"],
         email=row["email"],
         role=row["role"],
         disabled=bool(row["disabled"]),
-        created_at=to_utc(row["created_at"]),
+        created_at=to_utc(created_at),
     )
 
 

@@ -21,6 +21,7 @@ from pinsphere.backends.base import (
 from pinsphere.backends.sql.api_tokens import ApiTokenTable
 from pinsphere.backends.sql.connected import SQLConnected
 from pinsphere.backends.sql.engine import Database
+from pinsphere.backends.sql.plans import compile_plan
 from pinsphere.backends.sql.refresh_tokens import RefreshTokenTable
 from pinsphere.backends.sql.rows import USER_COLUMNS, to_utc, user_from_row
 from pinsphere.backends.sql.tables import users
@@ -32,6 +33,9 @@ __all__ = ["SQLUserBackend"]
 # The same words whichever value clashed, so that a conflict does not reveal which
 # usernames or e-mails exist.
 _TAKEN = "the username or e-mail is already taken"
+
+
+_USER_NAMES = tuple(column.name for column in USER_COLUMNS)
 
 
 def _key(text: str | None) -> str | None:
@@ -48,6 +52,16 @@ class SQLUserBackend(SQLConnected, UserBackend):
     def __init__(self, database: Database) -> None:
         """Use an opened database whose schema is current; see :meth:`from_url`."""
         super().__init__(database)
+        # Every authenticated request looks its user up: compiled once, run on the driver
+        # outside a transaction (one statement reads a consistent row on its own).
+        self._lookups = {
+            column.name: compile_plan(
+                sa.select(*USER_COLUMNS).where(column == sa.bindparam("p0")),
+                database.engine.dialect,
+                1,
+            )
+            for column in (users.c.id, users.c.username_key, users.c.email_key)
+        }
         self._refresh = RefreshTokenTable(database)
         self._api_tokens = ApiTokenTable(database)
 
@@ -72,22 +86,23 @@ class SQLUserBackend(SQLConnected, UserBackend):
             conn.execute(users.insert().values(values))
         return user
 
-    def _find(self, condition: sa.ColumnElement[bool]) -> User | None:
-        with self._db.read() as conn:
-            row = conn.execute(sa.select(*USER_COLUMNS).where(condition)).mappings().first()
-        return None if row is None else user_from_row(row)
+    def _find(self, column: str, value: str) -> User | None:
+        plan = self._lookups[column]
+        with self._db.reader() as reader:
+            rows = reader.rows(plan.sql, plan.parameters([value]))
+        return None if not rows else user_from_row(dict(zip(_USER_NAMES, rows[0], strict=True)))
 
     def get_user(self, user_id: str) -> User | None:
         """The user with this id, or ``None``."""
-        return self._find(users.c.id == user_id)
+        return self._find("id", user_id)
 
     def find_user(self, username: str) -> User | None:
         """The user with this username (case-insensitive), or ``None``."""
-        return self._find(users.c.username_key == username.casefold())
+        return self._find("username_key", username.casefold())
 
     def find_user_by_email(self, email: str) -> User | None:
         """The user with this e-mail (case-insensitive), or ``None``."""
-        return self._find(users.c.email_key == email.casefold())
+        return self._find("email_key", email.casefold())
 
     def get_password_hash(self, user_id: str) -> str | None:
         """The stored password hash, or ``None`` (none set, or no such user)."""
