@@ -147,3 +147,28 @@ def test_open_with_a_mongodb_url_picks_this_backend() -> None:
     url = "mongodb://127.0.0.1:9/pins?serverSelectionTimeoutMS=50"
     with pytest.raises(errors.BackendUnavailable):
         pinsphere.open(metadata=url, users="memory://", blobs="memory://")
+
+
+def test_operators_typed_into_the_search_box_are_text(
+    store: pinsphere.PinStore, alice: pinsphere.User, bob: pinsphere.User
+) -> None:
+    me = store.as_user(alice)
+    store.as_user(alice).boards.create("{$gt: ''}")
+    tagged = me.upload(
+        png_bytes(color="#010203"), tags=["$ne", "$where"], board="{$gt: ''}", visibility="public"
+    )
+    secret = me.upload(png_bytes(color="#040506"), title="where gt ne", tags=["$gt"])
+    bob_scope = store.as_user(bob)
+    assert [p.id for p in bob_scope.search("tag:$ne").items] == [tagged.id]
+    assert [p.id for p in bob_scope.search("tag:$where").items] == [tagged.id]
+    assert bob_scope.search("tag:$gt").items == ()
+    # The board is private: it finds the pin for its owner only.
+    assert [p.id for p in me.search("board:\"{$gt: ''}\"").items] == [tagged.id]
+    assert bob_scope.search("board:\"{$gt: ''}\"").items == ()
+    # Free words are cut by the tokenizer: "$where" is the word "where", found in the
+    # tag "$where" (public) and the title "where gt ne" (private), never an operator.
+    assert [p.id for p in bob_scope.search("$where $ne").items] == [tagged.id]
+    assert {p.id for p in me.search("$where $ne").items} == {tagged.id, secret.id}
+    assert bob_scope.search("by:$ne").items == ()
+    assert bob_scope.count("-tag:$ne") == 0
+    assert {t.tag for t in bob_scope.tags()} == {"$ne", "$where"}
