@@ -137,3 +137,17 @@ async def test_the_audit_trail_pages_backwards(
         "items": [],
         "next_before": None,
     }
+
+
+async def test_deleting_ones_own_account_is_recorded(
+    client: httpx.AsyncClient,
+    store: pinsphere.PinStore,
+    users: dict[str, pinsphere.User],
+    sign_in: SignIn,
+) -> None:
+    bob = await sign_in("bob")
+    assert (await client.delete("/api/v1/users/me", headers=bob)).status_code == 204
+    events = (await client.get(AUDIT, headers=await sign_in("root"))).json()["items"]
+    assert [(e["action"], e["actor_id"], e["target_id"]) for e in events] == [
+        ("user.delete", users["bob"].id, users["bob"].id)
+    ]

@@ -51,5 +51,5 @@ def change_password(
 @router.delete("", status_code=204, summary="Delete my account", responses=problems(401, 403))
 def delete_me(context: Context, user: SessionUser) -> Response:
     """Delete the account and every pin and board it owns (not with an API token: 403)."""
-    context.store.delete_user(user)
+    context.store.delete_user(user, actor=user)
     return Response(status_code=204)
