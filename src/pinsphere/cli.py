@@ -8,10 +8,11 @@ environment variables, else ``./pinsphere-data``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +20,9 @@ from pinsphere.errors import PinsphereError
 from pinsphere.models import ROLES, VISIBILITIES
 from pinsphere.opening import open_store
 from pinsphere.store import PinStore
+
+if TYPE_CHECKING:
+    from pinsphere.migrate import MigrationProgress
 
 __all__ = ["main"]
 
@@ -290,6 +294,111 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, reload: bool) 
         proxy_headers=False,
         log_config=log_config(),
     )
+
+
+@cli.command()
+@click.option("--to-metadata", required=True, help="Metadata backend URL of the new store.")
+@click.option(
+    "--to-users", default=None, help="User backend URL of the new store (default: --to-metadata)."
+)
+@click.option("--to-blobs", required=True, help="Blob backend URL of the new store.")
+@click.option("--page-size", default=200, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@click.pass_context
+def migrate(
+    ctx: click.Context,
+    to_metadata: str,
+    to_users: str | None,
+    to_blobs: str,
+    page_size: int,
+    progress: bool,
+) -> None:
+    """Copy the whole store (the global options name it) into another set of backends.
+
+    Every blob is verified by its sha256 while it streams. Run it again after an
+    interruption: what the new store has already is skipped. Public links, refresh tokens
+    and API tokens are not copied (only their digests are stored).
+    """
+    from pinsphere.migrate import migrate_store
+    from pinsphere.opening import resolve_urls
+    from pinsphere.plugins import get_hooks
+    from pinsphere.registry import scheme_of
+
+    if to_users is None:
+        if scheme_of(to_metadata) not in get_hooks().registry.schemes("users"):
+            raise click.ClickException("--to-metadata cannot hold users: give --to-users")
+        to_users = to_metadata
+    target_urls = (to_metadata, to_users, to_blobs)
+    obj = ctx.obj
+    try:
+        source_urls = resolve_urls(obj["path"], obj["metadata"], obj["users"], obj["blobs"])
+    except PinsphereError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if set(source_urls) & set(target_urls):
+        raise click.ClickException("the new store must not share a backend with this one")
+    with _store(ctx) as source:
+        try:
+            with (
+                open_store(metadata=to_metadata, users=to_users, blobs=to_blobs) as target,
+                _migration_display(progress) as show,
+            ):
+                report = migrate_store(source, target, progress=show, page_size=page_size)
+        except PinsphereError as exc:
+            raise click.ClickException(f"{exc} (run the command again to continue)") from exc
+    click.echo(report.summary())
+    if not report.ok:
+        ctx.exit(1)
+
+
+@contextmanager
+def _migration_display(enabled: bool) -> Iterator[Callable[[MigrationProgress], None] | None]:
+    """A progress callback drawing a rich progress bar (plain lines without rich)."""
+    if not enabled:
+        yield None
+        return
+    try:
+        from rich.console import Console
+        from rich.filesize import decimal
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskID,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+    except ImportError:  # rich is optional: fall back to a line per step
+        last: list[str] = []
+
+        def plain(state: MigrationProgress) -> None:
+            line = f"{state.stage}: {state.done}" + (f"/{state.total}" if state.total else "")
+            if not last or last[0].split(":")[0] != state.stage or state.done == state.total:
+                click.echo(line, err=True)
+            last[:] = [line]
+
+        yield plain
+        return
+    columns = (
+        TextColumn("{task.description:<8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[size]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def show(state: MigrationProgress) -> None:
+            if state.stage not in tasks:
+                tasks[state.stage] = bar.add_task(state.stage, total=state.total, size="")
+            bar.update(
+                tasks[state.stage],
+                completed=state.done,
+                total=state.total,
+                size=decimal(state.bytes_copied),
+            )
+
+        yield show
 
 
 def main() -> None:

@@ -1,0 +1,519 @@
+"""Copying a whole store to other backends: ``pinsphere migrate`` and :func:`migrate_store`.
+
+What is copied, through the backends' own interfaces (never the facade, so that nothing is
+permission-checked, re-validated or written to the audit trail twice):
+
+* users with their ids, roles, creation times and password hashes;
+* boards with their ids and creation times, and the shares of boards;
+* pins with their ids (which carry their creation times), metadata, tags, boards and shares;
+* every pin's original: streamed in chunks from one blob store into the other while its
+  sha256 and size are recomputed; a blob that does not match its pin is an error in the
+  report, never copied, and its pin is left out (the target never has a pin without its
+  blob);
+* derived blobs (anything outside ``originals/``, such as thumbnails), streamed, their byte
+  count checked;
+* the audit trail.
+
+What is not, and why (each is counted in the report):
+
+* public links: the backend interface stores a link's token only as a digest and offers no
+  way to read it back, so a copied link could never be opened; they must be made again;
+* refresh tokens and API tokens: they are stored as digests too, and signing in again (or
+  making a new API token) replaces them.
+
+Resuming: whatever the target already has is skipped — a user or board with the same id, a
+pin with the same id whose blob is present with the right size, a blob of the right size —
+so running the migration again after an interruption continues where it stopped. Pins are
+read in keyset pages of creation order; memory holds one page, the list of boards (for board
+names) and one chunk of one blob, never the whole store.
+
+A blob copied before an interruption but whose pin was not yet recorded stays in the target
+until the migration is resumed (it is then reused) or the target's ``sweep`` removes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pinsphere.backends.base import BlobBackend, MetadataBackend
+from pinsphere.errors import Conflict, NotFound, PinsphereError
+from pinsphere.models import AuditEvent, Board, Pin, TargetKind
+from pinsphere.policy import AccessRule
+from pinsphere.query import Query
+from pinsphere.store import PinStore
+from pinsphere.tags import board_key
+from pinsphere.upload import ORIGINALS_PREFIX, original_key
+
+__all__ = [
+    "BlobMismatchError",
+    "MigrationProblem",
+    "MigrationProgress",
+    "MigrationReport",
+    "Stage",
+    "copy_blob",
+    "migrate_store",
+]
+
+Stage = Literal["users", "boards", "pins", "derived", "audit"]
+"""The steps of a migration, in the order they run."""
+
+_EVERYTHING = AccessRule(everything=True)
+_LINKS_REASON = (
+    "a link's token is stored only as a digest that the backend interface cannot read back; "
+    "make the link again on the new store"
+)
+
+
+@dataclass(frozen=True)
+class MigrationProgress:
+    """Where a migration stands, handed to the ``progress`` callback.
+
+    Attributes:
+        stage: The step running.
+        done: Items of this step handled so far (copied, skipped or failed).
+        total: Items in this step, when known up front.
+        bytes_copied: Blob bytes copied so far in the whole run.
+    """
+
+    stage: Stage
+    done: int
+    total: int | None
+    bytes_copied: int
+
+
+@dataclass(frozen=True)
+class MigrationProblem:
+    """Something that was not copied.
+
+    Attributes:
+        kind: ``user``, ``board``, ``pin``, ``blob``, ``share`` or ``link``.
+        id: Its id (a blob's key).
+        reason: Why.
+    """
+
+    kind: str
+    id: str
+    reason: str
+
+
+@dataclass
+class MigrationReport:
+    """What a migration did.
+
+    Attributes:
+        copied: How many of each kind were copied (``users``, ``boards``, ``pins``,
+            ``blobs``, ``derived_blobs``, ``shares``, ``audit_events``).
+        skipped: How many of each kind the target had already.
+        bytes_copied: Blob bytes copied.
+        errors: What failed (a corrupt or missing source blob, a conflicting user...).
+        not_migrated: What cannot be copied by design (public links), with the reason.
+        seconds: How long it took.
+    """
+
+    copied: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    bytes_copied: int = 0
+    errors: list[MigrationProblem] = field(default_factory=list)
+    not_migrated: list[MigrationProblem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing failed (things not migrated by design do not count)."""
+        return not self.errors
+
+    def count_copied(self, kind: str, count: int = 1) -> None:
+        """Add to the copied count of ``kind``."""
+        self.copied[kind] = self.copied.get(kind, 0) + count
+
+    def count_skipped(self, kind: str, count: int = 1) -> None:
+        """Add to the skipped count of ``kind``."""
+        self.skipped[kind] = self.skipped.get(kind, 0) + count
+
+    def summary(self) -> str:
+        """The report as a few lines of text."""
+        kinds = ("users", "boards", "pins", "blobs", "derived_blobs", "shares", "audit_events")
+        lines = [
+            f"{kind.replace('_', ' ')}: {self.copied.get(kind, 0)} copied, "
+            f"{self.skipped.get(kind, 0)} already there"
+            for kind in kinds
+        ]
+        lines.append(f"bytes copied: {self.bytes_copied} in {self.seconds:.1f} s")
+        if self.not_migrated:
+            lines.append(f"not migrated: {len(self.not_migrated)} ({self.not_migrated[0].reason})")
+        lines.append(f"errors: {len(self.errors)}")
+        lines.extend(f"  {p.kind} {p.id}: {p.reason}" for p in self.errors[:50])
+        if len(self.errors) > 50:
+            lines.append(f"  ... and {len(self.errors) - 50} more")
+        return "\n".join(lines)
+
+
+class BlobMismatchError(PinsphereError):
+    """A source blob's bytes do not match what its pin records."""
+
+
+def copy_blob(
+    source: BlobBackend,
+    target: BlobBackend,
+    key: str,
+    *,
+    size: int,
+    sha256: str | None,
+    chunk_size: int = 1024 * 1024,
+) -> int:
+    """Stream one blob from ``source`` to ``target``, checking it before it is committed.
+
+    Args:
+        source: Where the blob is.
+        target: Where it goes, under the same key.
+        key: The blob's key.
+        size: The length it must have.
+        sha256: The digest it must have, or ``None`` to check the length only.
+        chunk_size: Bytes per read.
+
+    Returns:
+        The bytes copied.
+
+    Raises:
+        BlobMismatchError: Its length or digest differ; nothing was committed.
+        NotFound: The source has no such blob.
+        BackendUnavailable: A store failed.
+    """
+    digest = hashlib.sha256()
+    copied = 0
+    with source.open(key) as reader, target.writer() as writer:
+        while chunk := reader.read(chunk_size):
+            digest.update(chunk)
+            copied += len(chunk)
+            if copied > size:
+                break  # longer than recorded: no need to read the rest
+            writer.write(chunk)
+        if copied != size:
+            raise BlobMismatchError(
+                f"{copied}{'+' if copied > size else ''} bytes, {size} recorded"
+            )
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise BlobMismatchError(f"sha256 {digest.hexdigest()}, {sha256} recorded")
+        writer.commit(key)
+    return copied
+
+
+def _blob_size(blobs: BlobBackend, key: str) -> int | None:
+    try:
+        return blobs.size(key)
+    except NotFound:
+        return None
+
+
+class _Migration:
+    """One run of :func:`migrate_store`; its methods are the steps."""
+
+    def __init__(
+        self,
+        source: PinStore,
+        target: PinStore,
+        progress: Callable[[MigrationProgress], None] | None,
+        page_size: int,
+        chunk_size: int,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.progress = progress
+        self.page_size = page_size
+        self.chunk_size = chunk_size
+        self.report = MigrationReport()
+        self.boards_by_key: dict[str, list[Board]] = {}
+
+    def tell(self, stage: Stage, done: int, total: int | None) -> None:
+        if self.progress is not None:
+            self.progress(MigrationProgress(stage, done, total, self.report.bytes_copied))
+
+    def problem(self, kind: str, item_id: str, reason: str) -> None:
+        self.report.errors.append(MigrationProblem(kind, item_id, reason))
+
+    # -- users ------------------------------------------------------------------------------
+
+    def users(self) -> None:
+        source, target = self.source.user_backend, self.target.user_backend
+        done = 0
+        after: str | None = None
+        while page := source.list_users(limit=self.page_size, after=after):
+            for user in page:
+                if target.get_user(user.id) is not None:
+                    self.report.count_skipped("users")
+                else:
+                    try:
+                        target.create_user(user, source.get_password_hash(user.id))
+                    except Conflict as exc:
+                        self.problem("user", user.id, f"{user.username}: {exc}")
+                    else:
+                        self.report.count_copied("users")
+            done += len(page)
+            after = page[-1].username
+            self.tell("users", done, None)
+
+    # -- boards -----------------------------------------------------------------------------
+
+    def boards(self) -> None:
+        boards = self.source.metadata.list_boards(_EVERYTHING)
+        target = self.target.metadata
+        for done, board in enumerate(boards, 1):
+            self.boards_by_key.setdefault(board_key(board.name), []).append(board)
+            if target.get_board(board.id, _EVERYTHING) is not None:
+                self.report.count_skipped("boards")
+            else:
+                try:
+                    target.create_board(board)
+                except Conflict as exc:
+                    self.problem("board", board.id, f"{board.owner}/{board.name}: {exc}")
+                    continue
+                self.report.count_copied("boards")
+            self.shares("board", board.id)
+            self.tell("boards", done, len(boards))
+
+    # -- shares -----------------------------------------------------------------------------
+
+    def shares(self, kind: TargetKind, target_id: str) -> None:
+        wanted = self.source.metadata.list_shares(kind, target_id)
+        if not wanted:
+            return
+        present = {
+            (share.user_id, share.role)
+            for share in self.target.metadata.list_shares(kind, target_id)
+        }
+        for share in wanted:
+            if (share.user_id, share.role) in present:
+                self.report.count_skipped("shares")
+                continue
+            try:
+                self.target.metadata.put_share(share)
+            except NotFound as exc:
+                self.problem("share", share.id, str(exc))
+            else:
+                self.report.count_copied("shares")
+
+    # -- pins -------------------------------------------------------------------------------
+
+    def pins(self) -> None:
+        total = self.source.metadata.count_pins(Query(), _EVERYTHING)
+        done = 0
+        for page in self._pin_pages():
+            inserts: list[tuple[Pin, list[str]]] = []
+            in_target: list[str] = []
+            for pin in page:
+                if not self._original(pin, original_key(pin.media.sha256)):
+                    continue  # never a pin without its blob
+                if self.target.metadata.get_pin(pin.id, _EVERYTHING) is not None:
+                    self.report.count_skipped("pins")
+                    in_target.append(pin.id)
+                else:
+                    inserts.append((pin, self._board_ids(pin)))
+            in_target.extend(self._insert(inserts))
+            # Shares too, for pins already there: a run may have stopped between the two.
+            for pin_id in in_target:
+                self.shares("pin", pin_id)
+            done += len(page)
+            self.tell("pins", done, total)
+
+    def _pin_pages(self) -> Iterator[list[Pin]]:
+        oldest_first = Query(order="oldest")
+        after: str | None = None
+        while page := self.source.metadata.search_pins(
+            oldest_first, _EVERYTHING, limit=self.page_size, after=after
+        ):
+            yield page
+            after = page[-1].id
+
+    def _original(self, pin: Pin, key: str) -> bool:
+        """Copy the pin's original unless the target has it; ``False`` when it failed."""
+        have = _blob_size(self.target.blobs, key)
+        if have == pin.media.size:
+            self.report.count_skipped("blobs")
+            return True
+        if have is not None:
+            # Not the bytes its key names (a store written outside Pinsphere): replace it.
+            self.target.blobs.delete(key)
+        try:
+            copied = copy_blob(
+                self.source.blobs,
+                self.target.blobs,
+                key,
+                size=pin.media.size,
+                sha256=pin.media.sha256,
+                chunk_size=self.chunk_size,
+            )
+        except BlobMismatchError as exc:
+            self.problem("blob", key, f"pin {pin.id}: the source blob is corrupt ({exc})")
+            return False
+        except NotFound:
+            self.problem("blob", key, f"pin {pin.id}: the source blob is missing")
+            return False
+        self.report.count_copied("blobs")
+        self.report.bytes_copied += copied
+        return True
+
+    def _insert(self, inserts: list[tuple[Pin, list[str]]]) -> list[str]:
+        """Insert pins in one batch; the ids of those now in the target."""
+        if not inserts:
+            return []
+        try:
+            self.target.metadata.insert_pins(inserts)
+        except (Conflict, NotFound):
+            # Something in the batch clashes (a board that failed to copy): one at a time,
+            # so that only the pin at fault is left out.
+            inserted: list[str] = []
+            for entry in inserts:
+                try:
+                    self.target.metadata.insert_pins([entry])
+                except (Conflict, NotFound) as exc:
+                    self.problem("pin", entry[0].id, str(exc))
+                else:
+                    inserted.append(entry[0].id)
+            self.report.count_copied("pins", len(inserted))
+            return inserted
+        self.report.count_copied("pins", len(inserts))
+        return [pin.id for pin, _ in inserts]
+
+    def _board_ids(self, pin: Pin) -> list[str]:
+        """The ids of the boards a pin is on, from the names the pin lists.
+
+        Board names are unique per owner only, and a pin may be on someone else's board.
+        When several owners have a board of that name, the source is asked again under
+        narrower access rules, which show only some owners' boards.
+        """
+        ids: list[str] = []
+        for name_key in dict.fromkeys(board_key(name) for name in pin.boards):
+            candidates = self.boards_by_key.get(name_key, [])
+            if len(candidates) == 1:
+                ids.append(candidates[0].id)
+                continue
+            found = [board.id for board in candidates if self._on_board(pin, board, candidates)]
+            if not found:
+                self.problem("pin", pin.id, f"cannot tell which board {name_key!r} it is on")
+            ids.extend(found)
+        return ids
+
+    def _on_board(self, pin: Pin, board: Board, candidates: list[Board]) -> bool:
+        if board.owner_id == pin.owner_id:
+            # The owner's own pins and boards, nobody else's: exact.
+            rule = AccessRule(owner_id=pin.owner_id, visibilities=frozenset())
+        else:
+            # The board owner's boards, and the pin through its visibility; exact unless
+            # another owner's board of that name has the pin's visibility too.
+            rule = AccessRule(owner_id=board.owner_id, visibilities=frozenset({pin.visibility}))
+            if any(
+                other.owner_id != board.owner_id and other.visibility == pin.visibility
+                for other in candidates
+            ):
+                return False
+        seen = self.source.metadata.get_pin(pin.id, rule)
+        return seen is not None and board_key(board.name) in {board_key(n) for n in seen.boards}
+
+    # -- derived blobs ----------------------------------------------------------------------
+
+    def derived(self) -> None:
+        done = 0
+        for key in self.source.blobs.keys(prefix=""):
+            if key.startswith(ORIGINALS_PREFIX):
+                continue
+            done += 1
+            size = self.source.blobs.size(key)
+            if _blob_size(self.target.blobs, key) == size:
+                self.report.count_skipped("derived_blobs")
+            else:
+                self.target.blobs.delete(key)
+                try:
+                    copied = copy_blob(
+                        self.source.blobs,
+                        self.target.blobs,
+                        key,
+                        size=size,
+                        sha256=None,
+                        chunk_size=self.chunk_size,
+                    )
+                except (BlobMismatchError, NotFound) as exc:
+                    self.problem("blob", key, f"changed or removed while copying ({exc})")
+                    continue
+                self.report.count_copied("derived_blobs")
+                self.report.bytes_copied += copied
+            self.tell("derived", done, None)
+
+    # -- audit trail and links --------------------------------------------------------------
+
+    def audit(self) -> None:
+        # Both trails are read newest first, side by side: an event is copied when the
+        # target's trail has no event with its id (a merge of two sorted streams).
+        present = _audit_events(self.target.metadata, self.page_size)
+        current = next(present, None)
+        done = 0
+        for event in _audit_events(self.source.metadata, self.page_size):
+            while current is not None and current.id > event.id:
+                current = next(present, None)
+            if current is not None and current.id == event.id:
+                self.report.count_skipped("audit_events")
+            else:
+                self.target.metadata.add_audit_event(event)
+                self.report.count_copied("audit_events")
+            done += 1
+            if done % self.page_size == 0:
+                self.tell("audit", done, None)
+        self.tell("audit", done, None)
+
+    def links(self) -> None:
+        for link in self.source.metadata.list_links():
+            self.report.not_migrated.append(MigrationProblem("link", link.id, _LINKS_REASON))
+
+
+def _audit_events(metadata: MetadataBackend, page_size: int) -> Iterator[AuditEvent]:
+    before: str | None = None
+    while page := metadata.list_audit_events(limit=page_size, before=before):
+        yield from page
+        before = page[-1].id
+
+
+def migrate_store(
+    source: PinStore,
+    target: PinStore,
+    *,
+    progress: Callable[[MigrationProgress], None] | None = None,
+    page_size: int = 200,
+    chunk_size: int = 1024 * 1024,
+    derived_blobs: bool = True,
+) -> MigrationReport:
+    """Copy everything in ``source`` into ``target`` (see the module docstring).
+
+    Run it again after an interruption: what the target has already is skipped. Both stores
+    may be in use meanwhile, but pins made in the source after a page was read are only
+    picked up by a later run.
+
+    Args:
+        source: The store to copy.
+        target: The store to fill (empty, or a previous partial copy of ``source``).
+        progress: Called after each page of users and pins, each board and derived blob;
+            whatever it raises stops the migration (and propagates) after a consistent step.
+        page_size: Users, pins and audit events read per request.
+        chunk_size: Bytes per read when streaming blobs.
+        derived_blobs: Also copy blobs outside ``originals/`` (thumbnails and the like).
+
+    Returns:
+        What was copied, skipped, failed or left out.
+
+    Raises:
+        BackendUnavailable: A backend failed; what was copied so far stays, and a rerun
+            continues from there.
+    """
+    started = time.perf_counter()
+    run = _Migration(source, target, progress, page_size, chunk_size)
+    run.users()
+    run.boards()
+    run.pins()
+    if derived_blobs:
+        run.derived()
+    run.audit()
+    run.links()
+    run.report.seconds = time.perf_counter() - started
+    return run.report

@@ -1,0 +1,320 @@
+"""``migrate_store`` and ``pinsphere migrate``: an embedded store (SQLite + files) copied to
+PostgreSQL + S3 (moto's server on loopback), verified pin by pin, blob by blob and share by
+share; interrupted and resumed; a corrupt source blob reported and never copied."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from moto.server import ThreadedMotoServer
+from PIL import Image
+
+import pinsphere
+from pinsphere.cli import cli
+from pinsphere.migrate import MigrationProgress, MigrationReport, migrate_store
+from pinsphere.models import Pin, TargetKind
+from pinsphere.policy import AccessRule
+from pinsphere.query import Query
+from pinsphere.upload import original_key
+from store_support import FAST_SETTINGS
+
+EVERYTHING = AccessRule(everything=True)
+PINS = 240
+FORMATS = ("PNG", "JPEG", "GIF")
+
+
+# -- servers and stores ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+        server.stop()
+
+
+@pytest.fixture
+def s3_blobs_url(s3_endpoint: str) -> str:
+    bucket = f"migrate-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
+        Bucket=bucket
+    )
+    return f"s3://{bucket}/store?endpoint_url={s3_endpoint}&max_attempts=2"
+
+
+@pytest.fixture
+def target(postgres_schema_url: str, s3_blobs_url: str) -> Iterator[pinsphere.PinStore]:
+    with pinsphere.open(
+        metadata=postgres_schema_url,
+        users=postgres_schema_url,
+        blobs=s3_blobs_url,
+        settings=FAST_SETTINGS,
+    ) as store:
+        yield store
+
+
+def image(index: int) -> bytes:
+    """A small real image, different for every index (a few share bytes on purpose)."""
+    seed = index if index % 40 else 0  # every 40th pin has the same bytes as pin 0
+    color = (seed % 251, (seed * 7) % 253, (seed * 13) % 255)
+    buffer = io.BytesIO()
+    Image.new("RGB", (12 + seed % 5, 9), color).save(buffer, FORMATS[seed % 3])
+    return buffer.getvalue()
+
+
+def generate(folder: Path, pins: int = PINS) -> pinsphere.PinStore:
+    """Users, boards (two owners with an "Animals" board), pins, shares, links."""
+    database = f"sqlite:///{folder / 'pinsphere.db'}"
+    blobs = (folder / "blobs").as_uri() + "?fsync=false"  # the embedded layout, written faster
+    store = pinsphere.open(metadata=database, users=database, blobs=blobs, settings=FAST_SETTINGS)
+    names = ("alice", "bob", "carol")
+    users = {name: store.users.create(name, password=f"{name}-password") for name in names}
+    scopes = {name: store.as_user(user) for name, user in users.items()}
+    scopes["alice"].boards.create("Animals", visibility="public")
+    scopes["bob"].boards.create("animals", description="bob's", visibility="public")
+    scopes["carol"].boards.create("Secret")
+    for index in range(pins):
+        owner = names[index % 3]
+        pin = scopes[owner].upload(
+            image(index),
+            title=f"pin {index}",
+            description="generated",
+            tags=[f"n/{index % 7}", "generated"],
+            board=["Animals"] if index % 4 == 0 else ["Misc", "Secret"] if index % 5 == 0 else [],
+            visibility=("private", "internal", "public")[index % 3],
+        )
+        if index % 9 == 0 and owner != "bob":
+            scopes[owner].share(pin.id, "bob", role="editor" if index % 2 else "viewer")
+        if index % 11 == 0 and pin.visibility == "public" and owner == "alice":
+            # Alice's pin on Bob's board of the same name as hers: ids must decide.
+            scopes["bob"].boards.add("animals", pin.id)
+        if index % 50 == 0:
+            scopes[owner].create_link(pin.id)
+    secret = scopes["carol"].boards.get("Secret")
+    scopes["carol"].share(secret.id, "alice")
+    return store
+
+
+@pytest.fixture(scope="module")
+def source_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("source")
+    generate(folder).close()
+    return folder
+
+
+@pytest.fixture
+def source(source_folder: Path) -> Iterator[pinsphere.PinStore]:
+    with pinsphere.open(source_folder, settings=FAST_SETTINGS) as store:
+        yield store
+
+
+# -- verification ---------------------------------------------------------------------------
+
+
+def all_pins(store: pinsphere.PinStore) -> Iterator[Pin]:
+    after = None
+    while page := store.metadata.search_pins(Query(), EVERYTHING, limit=100, after=after):
+        yield from page
+        after = page[-1].id
+
+
+def shares_of(store: pinsphere.PinStore, kind: TargetKind, target_id: str) -> set[tuple[str, ...]]:
+    return {
+        (share.id, share.user_id, share.role, share.created_by)
+        for share in store.metadata.list_shares(kind, target_id)
+    }
+
+
+def blob_digest(store: pinsphere.PinStore, key: str) -> str:
+    digest = hashlib.sha256()
+    with store.blobs.open(key) as blob:
+        while chunk := blob.read(65536):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def assert_same_store(
+    source: pinsphere.PinStore,
+    target: pinsphere.PinStore,
+    *,
+    except_pins: frozenset[str] = frozenset(),
+) -> None:
+    source_users = source.user_backend.list_users(limit=1000)
+    assert target.user_backend.list_users(limit=1000) == source_users
+    for user in source_users:
+        assert target.user_backend.get_password_hash(user.id) == (
+            source.user_backend.get_password_hash(user.id)
+        )
+    assert target.users.authenticate("alice", "alice-password").username == "alice"
+    source_boards = source.metadata.list_boards(EVERYTHING)
+    assert target.metadata.list_boards(EVERYTHING) == source_boards
+    for board in source_boards:
+        assert shares_of(target, "board", board.id) == shares_of(source, "board", board.id)
+    checked = 0
+    for pin in all_pins(source):
+        if pin.id in except_pins:
+            assert target.metadata.get_pin(pin.id, EVERYTHING) is None
+            continue
+        assert target.metadata.get_pin(pin.id, EVERYTHING) == pin
+        assert blob_digest(target, original_key(pin.media.sha256)) == pin.media.sha256
+        assert shares_of(target, "pin", pin.id) == shares_of(source, "pin", pin.id)
+        for owner in ("alice", "bob"):  # board membership by id, as each owner sees it
+            rule = target.as_user(owner).access
+            assert target.metadata.get_pin(pin.id, rule) == source.metadata.get_pin(pin.id, rule)
+        checked += 1
+    assert checked == PINS - len(except_pins)
+    assert target.metadata.list_audit_events(limit=1000) == source.metadata.list_audit_events(
+        limit=1000
+    )
+
+
+# -- tests ----------------------------------------------------------------------------------
+
+
+def test_a_store_moves_from_sqlite_and_files_to_postgresql_and_s3(
+    source: pinsphere.PinStore, target: pinsphere.PinStore
+) -> None:
+    seen: list[MigrationProgress] = []
+    report = migrate_store(source, target, progress=seen.append, page_size=50)
+    assert report.ok, report.summary()
+    assert report.copied["users"] == 3
+    assert report.copied["boards"] == len(source.metadata.list_boards(EVERYTHING)) == 9
+    assert report.copied["pins"] == PINS
+    distinct = len({image(index) for index in range(PINS)})
+    assert report.copied["blobs"] == distinct
+    assert report.skipped["blobs"] == PINS - distinct
+    assert report.copied["shares"] > 10
+    assert report.copied["audit_events"] > 10
+    links = source.metadata.list_links()
+    assert len(report.not_migrated) == len(links) > 0
+    assert all("digest" in problem.reason for problem in report.not_migrated)
+    assert_same_store(source, target)
+    pins_seen = [state for state in seen if state.stage == "pins"]
+    assert pins_seen[-1].done == pins_seen[-1].total == PINS
+    assert pins_seen[-1].bytes_copied == report.bytes_copied > 0
+
+    again = migrate_store(source, target)
+    assert again.ok
+    assert again.copied.get("pins", 0) == again.copied.get("blobs", 0) == 0
+    assert again.skipped["pins"] == PINS
+    assert again.copied.get("audit_events", 0) == again.copied.get("shares", 0) == 0
+
+
+def test_an_interrupted_migration_resumes_where_it_stopped(
+    source: pinsphere.PinStore, target: pinsphere.PinStore
+) -> None:
+    class StopError(Exception):
+        pass
+
+    def stop_midway(state: MigrationProgress) -> None:
+        if state.stage == "pins" and state.done >= PINS // 2:
+            raise StopError
+
+    with pytest.raises(StopError):
+        migrate_store(source, target, progress=stop_midway, page_size=40)
+    copied = target.metadata.count_pins(Query(), EVERYTHING)
+    assert copied == PINS // 2
+    for pin in all_pins(target):  # every pin there has its blob
+        assert target.blobs.size(original_key(pin.media.sha256)) == pin.media.size
+
+    report = migrate_store(source, target, page_size=40)
+    assert report.ok, report.summary()
+    assert report.skipped["pins"] == PINS // 2
+    assert report.copied["pins"] == PINS - PINS // 2
+    assert report.skipped["users"] == 3
+    assert_same_store(source, target)
+
+
+def test_a_corrupt_source_blob_is_reported_and_its_pin_left_out(
+    tmp_path: Path, source_folder: Path, s3_blobs_url: str
+) -> None:
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    (folder / "pinsphere.db").write_bytes((source_folder / "pinsphere.db").read_bytes())
+    for path in (source_folder / "blobs").rglob("*"):
+        if path.is_file():
+            copy = folder / "blobs" / path.relative_to(source_folder / "blobs")
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(path.read_bytes())
+    with pinsphere.open(folder, settings=FAST_SETTINGS) as source:
+        victim = next(pin for pin in all_pins(source) if pin.title == "pin 7")
+        key = original_key(victim.media.sha256)
+        stored = folder / "blobs" / key
+        data = bytearray(stored.read_bytes())
+        data[len(data) // 2] ^= 0xFF  # same length, other bytes
+        stored.write_bytes(bytes(data))
+        database = f"sqlite:///{tmp_path / 'target.db'}"
+        with pinsphere.open(
+            metadata=database, users=database, blobs=s3_blobs_url, settings=FAST_SETTINGS
+        ) as target:
+            report = migrate_store(source, target)
+            assert not report.ok
+            assert [(p.kind, p.id) for p in report.errors] == [("blob", key)]
+            assert "corrupt" in report.errors[0].reason
+            assert not target.blobs.exists(key)
+            assert report.copied["pins"] == PINS - 1
+            assert_same_store(source, target, except_pins=frozenset({victim.id}))
+
+
+def test_the_cli_migrates_and_prints_the_report(tmp_path: Path, source_folder: Path) -> None:
+    target_db = tmp_path / "target.db"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--data",
+            str(source_folder),
+            "migrate",
+            "--to-metadata",
+            f"sqlite:///{target_db}",
+            "--to-blobs",
+            (tmp_path / "target-blobs").as_uri() + "?fsync=false",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"pins: {PINS} copied, 0 already there" in result.output
+    assert "not migrated: " in result.output
+    with pinsphere.open(
+        metadata=f"sqlite:///{target_db}",
+        users=f"sqlite:///{target_db}",
+        blobs=(tmp_path / "target-blobs").as_uri(),
+    ) as target:
+        assert target.metadata.count_pins(Query(), EVERYTHING) == PINS
+
+
+def test_the_cli_refuses_a_target_that_is_the_source(source_folder: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--data",
+            str(source_folder),
+            "migrate",
+            "--to-metadata",
+            f"sqlite:///{(source_folder / 'pinsphere.db').resolve()}",
+            "--to-blobs",
+            "memory://",
+        ],
+    )
+    assert result.exit_code != 0
+    assert "must not share a backend" in result.output
+
+
+def test_report_summary_lists_errors() -> None:
+    report = MigrationReport()
+    report.count_copied("pins", 3)
+    assert "pins: 3 copied, 0 already there" in report.summary()
+    assert report.ok
