@@ -214,6 +214,8 @@ class TestLinks:
         store.open_link(twice.token)
         store.open_link(twice.token, count_use=False)  # a follow-up request of one visit
         store.open_link(twice.token)
+        # The last visit's own follow-ups (its media) still work; a new visit does not.
+        store.open_link(twice.token, count_use=False).open(private_pin.id).close()
         with pytest.raises(errors.NotFound):
             store.open_link(twice.token)
 
@@ -237,6 +239,8 @@ class TestLinks:
         assert visitor.get(private_pin.id).id == private_pin.id
         with pytest.raises(errors.PermissionDenied):
             visitor.open(private_pin.id)
+        with pytest.raises(errors.PermissionDenied):
+            visitor.open_pin(private_pin.id)
 
     def test_deleting_the_target_kills_the_link(
         self, store: pinsphere.PinStore, alice: pinsphere.User, private_pin: pinsphere.Pin
@@ -422,6 +426,17 @@ class TestAdmin:
         ):
             with pytest.raises(errors.Conflict):
                 action()
+
+    def test_a_read_only_admin_token_reads_but_does_not_change(
+        self, store: pinsphere.PinStore, alice: pinsphere.User
+    ) -> None:
+        root = store.users.create("root", password="root-password", role="admin")
+        token = store.as_user(root).api_tokens.create("audit reader")
+        reader = store.as_token(token.token)
+        assert [u.username for u in reader.admin.list_users()] == ["alice", "root"]
+        assert reader.audit() is not None
+        with pytest.raises(errors.PermissionDenied):
+            reader.admin.disable("alice")
 
     def test_only_admins(self, store: pinsphere.PinStore, alice: pinsphere.User) -> None:
         for scope in (store.as_user(alice), store.anonymous):

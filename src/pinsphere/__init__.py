@@ -8,7 +8,24 @@
 
 from pinsphere import errors
 from pinsphere.hookspecs import hookimpl
-from pinsphere.models import Board, Media, Page, Pin, Role, TagCount, User, Visibility
+from pinsphere.links import LinkScope
+from pinsphere.models import (
+    ApiToken,
+    AuditEvent,
+    Board,
+    Link,
+    Media,
+    NewApiToken,
+    NewLink,
+    Page,
+    Pin,
+    Role,
+    Share,
+    ShareRole,
+    TagCount,
+    User,
+    Visibility,
+)
 from pinsphere.opening import open_store as open
 from pinsphere.policy import AccessRule, Principal
 from pinsphere.query import Query
@@ -19,9 +36,15 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessRule",
+    "ApiToken",
+    "AuditEvent",
     "Board",
     "BoardManager",
+    "Link",
+    "LinkScope",
     "Media",
+    "NewApiToken",
+    "NewLink",
     "Page",
     "PasswordHashing",
     "Pin",
@@ -30,6 +53,8 @@ __all__ = [
     "Principal",
     "Query",
     "Role",
+    "Share",
+    "ShareRole",
     "StoreSettings",
     "TagCount",
     "User",

@@ -29,8 +29,8 @@ class AdminManager:
         self._scope = scope
         self._store = scope._store
 
-    def _admin(self) -> User:
-        return self._scope._require("manage_users")
+    def _admin(self, *, reading: bool = False) -> User:
+        return self._scope._require("manage_users", reading=reading)
 
     def _other(self, username: str, action: str) -> tuple[User, User]:
         actor = self._admin()
@@ -45,7 +45,7 @@ class AdminManager:
         Raises:
             PermissionDenied: The caller is not an admin.
         """
-        self._admin()
+        self._admin(reading=True)
         return self._store.users.list(limit=limit, after=after)
 
     def get_user(self, username: str) -> User:
@@ -55,7 +55,7 @@ class AdminManager:
             PermissionDenied: The caller is not an admin.
             NotFound: No such user.
         """
-        self._admin()
+        self._admin(reading=True)
         return self._store.users.find(username)
 
     def set_role(self, username: str, role: Role | str) -> User:

@@ -21,11 +21,14 @@ __all__ = ["LinkScope", "open_link"]
 _GONE = "no such link"  # unknown, revoked, expired and used up all read the same
 
 
-def _usable(link: Link, now: datetime) -> bool:
+def _usable(link: Link, now: datetime, *, counting: bool) -> bool:
+    # A visit that counts needs a use left; follow-up requests of a visit already counted
+    # (its media, say) may still come after the last use was taken.
+    uses_left = link.max_uses is None or (
+        link.uses < link.max_uses if counting else link.uses <= link.max_uses
+    )
     return (
-        link.revoked_at is None
-        and (link.expires_at is None or link.expires_at > now)
-        and (link.max_uses is None or link.uses < link.max_uses)
+        link.revoked_at is None and (link.expires_at is None or link.expires_at > now) and uses_left
     )
 
 
@@ -47,7 +50,7 @@ def open_link(
     """
     found = store.metadata.find_link(digest(token)) if isinstance(token, str) else None
     now = datetime.now(UTC)
-    if found is None or not _usable(found[0], now):
+    if found is None or not _usable(found[0], now, counting=count_use):
         raise NotFound(_GONE)
     link, password_hash = found
     if link.has_password and (
@@ -92,8 +95,8 @@ class LinkScope(PinScope):
             return self.get(self.link.target_id)
         return self.boards.get(self.link.target_id)
 
-    def open(self, pin_id: str) -> IO[bytes]:
-        """Open a pin's original, if the link allows downloads.
+    def open_pin(self, pin_id: str) -> tuple[Pin, IO[bytes]]:
+        """A pin and its original, if the link allows downloads (``open`` goes through here).
 
         Raises:
             PermissionDenied: The link does not allow reading originals.
@@ -101,4 +104,4 @@ class LinkScope(PinScope):
         if not self.link.allow_download:
             self.get(pin_id)  # invisible pins stay NotFound
             raise PermissionDenied("this link does not allow downloads")
-        return super().open(pin_id)
+        return super().open_pin(pin_id)

@@ -340,9 +340,11 @@ class PinScope:
         target: Pin | Board | None = None,
         *,
         share_role: ShareRole | None = None,
+        reading: bool = False,
     ) -> User:
+        """The caller, if allowed to ``action`` (a read-only scope only when ``reading``)."""
         user = self.principal.user
-        if self.read_only:
+        if self.read_only and not reading:
             raise PermissionDenied("this access is read-only")
         if user is None or not can(self.principal, action, target, share_role=share_role):
             raise PermissionDenied(f"not allowed to {action}")
@@ -659,7 +661,7 @@ class PinScope:
         Raises:
             PermissionDenied: The caller is not an admin.
         """
-        self._require("manage_users")
+        self._require("manage_users", reading=True)
         return self._store.audit.events(limit=limit, before=before)
 
 

@@ -206,11 +206,6 @@ async def test_uses_count_visits_not_requests(
     assert_problem(await client.get(f"{SHARED}/{token}", headers=foreign), 404)
 
 
-@pytest.mark.xfail(
-    reason="core: open_link(count_use=False) refuses a link whose last use was just counted, "
-    "so the follow-ups of the last allowed visit fail",
-    strict=False,
-)
 async def test_the_last_visit_can_fetch_its_media(
     client: httpx.AsyncClient, sign_in: SignIn, private_pin: pinsphere.Pin
 ) -> None:

@@ -66,6 +66,7 @@ __all__ = [
     "Binder",
     "board_name_key",
     "count_statement",
+    "pin_statement",
     "search_statement",
     "visible",
 ]
@@ -225,6 +226,20 @@ def search_statement(
         .order_by(order)
         .limit(page_size)
     )
+
+
+def pin_statement(access: AccessRule, dialect: Dialect, binder: Binder, key: int) -> sa.Select[Any]:
+    """One visible pin by its key, as :func:`search_statement` returns pins.
+
+    Values are bound in the order: the key, the access rule for pins, the access rule for
+    the boards whose names are listed.
+    """
+    conditions = [pins.c.id == binder(key, pins.c.id.type)]
+    if not access.everything:
+        conditions.append(
+            visible(access, pins.c.owner_id, pins.c.visibility, binder, key=pins.c.id)
+        )
+    return sa.select(*PIN_COLUMNS, _board_names(access, dialect, binder)).where(*conditions)
 
 
 def count_statement(

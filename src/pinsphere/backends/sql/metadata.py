@@ -140,21 +140,12 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
         key = pin_key(pin_id)
         if key is None:
             return None
-        with self._db.read() as conn:
-            row = (
-                conn.execute(
-                    sa.select(*PIN_COLUMNS).where(
-                        pins.c.id == key,
-                        compiler.visible(access, pins.c.owner_id, pins.c.visibility, key=pins.c.id),
-                    )
-                )
-                .mappings()
-                .first()
-            )
-            if row is None:
-                return None
-            names = _board_names(conn, [key], access)
-        return pin_from_row(row, names.get(key, ()))
+        # The hottest read of a service (every pin page and media request): one statement,
+        # compiled once per access shape, on the driver, outside a transaction.
+        sql, parameters = self._plans.pin(access, key)
+        with self._db.reader() as reader:
+            rows = reader.rows(sql, parameters)
+        return pin_from_record(rows[0], sqlite=self._dialect == "sqlite") if rows else None
 
     def update_pin(self, pin_id: str, changes: PinChanges) -> Pin | None:
         """Apply ``changes`` atomically; ``None`` when the pin does not exist.

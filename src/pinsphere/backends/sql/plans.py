@@ -19,7 +19,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from pinsphere.backends.sql import compiler
-from pinsphere.backends.sql.terms import Dialect, Driver, search_shape, search_values
+from pinsphere.backends.sql.terms import (
+    Dialect,
+    Driver,
+    access_shape,
+    access_values,
+    search_shape,
+    search_values,
+)
 from pinsphere.policy import AccessRule
 from pinsphere.query import Query
 
@@ -101,6 +108,17 @@ class Plans:
                 query, access, self._name, driver, binder, limit=limit, after=after
             )
             plan = self._remember(key, statement, binder, values)
+        return plan.sql, plan.parameters(values)
+
+    def pin(self, access: AccessRule, key: int) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
+        """The SQL reading one visible pin (with its visible boards' names) and its parameters."""
+        values = [key, *access_values(access, "pin"), *access_values(access, "board")]
+        shape = ("pin", access_shape(access))
+        plan = self._cache.get(shape)
+        if plan is None:
+            binder = compiler.Binder()
+            statement = compiler.pin_statement(access, self._name, binder, key)
+            plan = self._remember(shape, statement, binder, values)
         return plan.sql, plan.parameters(values)
 
     def count(
