@@ -303,6 +303,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, reload: bool) 
 )
 @click.option("--to-blobs", required=True, help="Blob backend URL of the new store.")
 @click.option("--page-size", default=200, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--jobs", default=4, show_default=True, type=click.IntRange(1, 64), help="Blobs copied at once."
+)
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 @click.pass_context
 def migrate(
@@ -311,6 +314,7 @@ def migrate(
     to_users: str | None,
     to_blobs: str,
     page_size: int,
+    jobs: int,
     progress: bool,
 ) -> None:
     """Copy the whole store (the global options name it) into another set of backends.
@@ -342,7 +346,9 @@ def migrate(
                 open_store(metadata=to_metadata, users=to_users, blobs=to_blobs) as target,
                 _migration_display(progress) as show,
             ):
-                report = migrate_store(source, target, progress=show, page_size=page_size)
+                report = migrate_store(
+                    source, target, progress=show, page_size=page_size, jobs=jobs
+                )
         except PinsphereError as exc:
             raise click.ClickException(f"{exc} (run the command again to continue)") from exc
     click.echo(report.summary())

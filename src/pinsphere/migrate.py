@@ -34,13 +34,15 @@ until the migration is resumed (it is then reused) or the target's ``sweep`` rem
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pinsphere.backends.base import BlobBackend, MetadataBackend
-from pinsphere.errors import Conflict, NotFound, PinsphereError
+from pinsphere.errors import Conflict, InvalidInput, NotFound, PinsphereError
 from pinsphere.models import AuditEvent, Board, Pin, TargetKind
 from pinsphere.policy import AccessRule
 from pinsphere.query import Query
@@ -50,6 +52,7 @@ from pinsphere.upload import ORIGINALS_PREFIX, original_key
 
 __all__ = [
     "BlobMismatchError",
+    "CopiedBlob",
     "MigrationProblem",
     "MigrationProgress",
     "MigrationReport",
@@ -62,6 +65,9 @@ Stage = Literal["users", "boards", "pins", "derived", "audit"]
 """The steps of a migration, in the order they run."""
 
 _EVERYTHING = AccessRule(everything=True)
+# Digests of blobs copied lately: pins sharing bytes are usually close in time, and a copy
+# known to be there needs one HEAD rather than a second upload.
+_RECENT_DIGESTS = 4096
 _LINKS_REASON = (
     "a link's token is stored only as a digest that the backend interface cannot read back; "
     "make the link again on the new store"
@@ -152,6 +158,18 @@ class MigrationReport:
         return "\n".join(lines)
 
 
+class CopiedBlob(NamedTuple):
+    """What :func:`copy_blob` did.
+
+    Attributes:
+        size: Bytes read (and written, when ``created``).
+        created: The target did not have the blob and has it now.
+    """
+
+    size: int
+    created: bool
+
+
 class BlobMismatchError(PinsphereError):
     """A source blob's bytes do not match what its pin records."""
 
@@ -164,7 +182,7 @@ def copy_blob(
     size: int,
     sha256: str | None,
     chunk_size: int = 1024 * 1024,
-) -> int:
+) -> CopiedBlob:
     """Stream one blob from ``source`` to ``target``, checking it before it is committed.
 
     Args:
@@ -176,7 +194,7 @@ def copy_blob(
         chunk_size: Bytes per read.
 
     Returns:
-        The bytes copied.
+        The bytes read, and whether they were committed (not when ``target`` had the key).
 
     Raises:
         BlobMismatchError: Its length or digest differ; nothing was committed.
@@ -198,8 +216,8 @@ def copy_blob(
             )
         if sha256 is not None and digest.hexdigest() != sha256:
             raise BlobMismatchError(f"sha256 {digest.hexdigest()}, {sha256} recorded")
-        writer.commit(key)
-    return copied
+        created = writer.commit(key)
+    return CopiedBlob(copied, created)
 
 
 def _blob_size(blobs: BlobBackend, key: str) -> int | None:
@@ -219,14 +237,18 @@ class _Migration:
         progress: Callable[[MigrationProgress], None] | None,
         page_size: int,
         chunk_size: int,
+        jobs: int,
     ) -> None:
         self.source = source
         self.target = target
         self.progress = progress
         self.page_size = page_size
         self.chunk_size = chunk_size
+        self.jobs = jobs
         self.report = MigrationReport()
         self.boards_by_key: dict[str, list[Board]] = {}
+        self.recent: dict[str, None] = {}  # insertion-ordered: the oldest goes first
+        self.recent_lock = threading.Lock()
 
     def tell(self, stage: Stage, done: int, total: int | None) -> None:
         if self.progress is not None:
@@ -301,23 +323,30 @@ class _Migration:
     def pins(self) -> None:
         total = self.source.metadata.count_pins(Query(), _EVERYTHING)
         done = 0
-        for page in self._pin_pages():
-            inserts: list[tuple[Pin, list[str]]] = []
-            in_target: list[str] = []
-            for pin in page:
-                if not self._original(pin, original_key(pin.media.sha256)):
-                    continue  # never a pin without its blob
-                if self.target.metadata.get_pin(pin.id, _EVERYTHING) is not None:
-                    self.report.count_skipped("pins")
-                    in_target.append(pin.id)
-                else:
-                    inserts.append((pin, self._board_ids(pin)))
-            in_target.extend(self._insert(inserts))
-            # Shares too, for pins already there: a run may have stopped between the two.
-            for pin_id in in_target:
-                self.shares("pin", pin_id)
-            done += len(page)
-            self.tell("pins", done, total)
+        with ThreadPoolExecutor(self.jobs, thread_name_prefix="migrate") as pool:
+            for page in self._pin_pages():
+                present = {
+                    pin.id
+                    for pin in page
+                    if self.target.metadata.get_pin(pin.id, _EVERYTHING) is not None
+                }
+                outcomes = pool.map(self._original, page, [pin.id in present for pin in page])
+                inserts: list[tuple[Pin, list[str]]] = []
+                in_target: list[str] = []
+                for pin, outcome in zip(page, outcomes, strict=True):
+                    if not self._count(pin, outcome):
+                        continue  # never a pin without its blob
+                    if pin.id in present:
+                        self.report.count_skipped("pins")
+                        in_target.append(pin.id)
+                    else:
+                        inserts.append((pin, self._board_ids(pin)))
+                in_target.extend(self._insert(inserts))
+                # Shares too, for pins already there: a run may have stopped between the two.
+                for pin_id in in_target:
+                    self.shares("pin", pin_id)
+                done += len(page)
+                self.tell("pins", done, total)
 
     def _pin_pages(self) -> Iterator[list[Pin]]:
         oldest_first = Query(order="oldest")
@@ -328,15 +357,25 @@ class _Migration:
             yield page
             after = page[-1].id
 
-    def _original(self, pin: Pin, key: str) -> bool:
-        """Copy the pin's original unless the target has it; ``False`` when it failed."""
-        have = _blob_size(self.target.blobs, key)
-        if have == pin.media.size:
-            self.report.count_skipped("blobs")
-            return True
-        if have is not None:
-            # Not the bytes its key names (a store written outside Pinsphere): replace it.
-            self.target.blobs.delete(key)
+    def _original(self, pin: Pin, pin_in_target: bool) -> CopiedBlob | str:
+        """Copy the pin's original unless the target has it (runs in a worker thread).
+
+        A pin the target has already needs its blob checked (a ``HEAD``); for a new pin the
+        copy is simply tried, and a blob that is there already is not committed twice.
+
+        Returns:
+            What was copied, or why it failed.
+        """
+        key = original_key(pin.media.sha256)
+        with self.recent_lock:
+            seen_lately = pin.media.sha256 in self.recent
+        if pin_in_target or seen_lately:
+            have = _blob_size(self.target.blobs, key)
+            if have == pin.media.size:
+                return CopiedBlob(0, created=False)
+            if have is not None:
+                # Not the bytes its key names (written outside Pinsphere): replace them.
+                self.target.blobs.delete(key)
         try:
             copied = copy_blob(
                 self.source.blobs,
@@ -347,13 +386,25 @@ class _Migration:
                 chunk_size=self.chunk_size,
             )
         except BlobMismatchError as exc:
-            self.problem("blob", key, f"pin {pin.id}: the source blob is corrupt ({exc})")
-            return False
+            return f"pin {pin.id}: the source blob is corrupt ({exc})"
         except NotFound:
-            self.problem("blob", key, f"pin {pin.id}: the source blob is missing")
+            return f"pin {pin.id}: the source blob is missing"
+        with self.recent_lock:
+            self.recent[pin.media.sha256] = None
+            if len(self.recent) > _RECENT_DIGESTS:
+                del self.recent[next(iter(self.recent))]
+        return copied
+
+    def _count(self, pin: Pin, outcome: CopiedBlob | str) -> bool:
+        """Record a blob's outcome; whether the pin may go in."""
+        if isinstance(outcome, str):
+            self.problem("blob", original_key(pin.media.sha256), outcome)
             return False
-        self.report.count_copied("blobs")
-        self.report.bytes_copied += copied
+        if outcome.created:
+            self.report.count_copied("blobs")
+            self.report.bytes_copied += outcome.size
+        else:
+            self.report.count_skipped("blobs")
         return True
 
     def _insert(self, inserts: list[tuple[Pin, list[str]]]) -> list[str]:
@@ -439,7 +490,7 @@ class _Migration:
                     self.problem("blob", key, f"changed or removed while copying ({exc})")
                     continue
                 self.report.count_copied("derived_blobs")
-                self.report.bytes_copied += copied
+                self.report.bytes_copied += copied.size
             self.tell("derived", done, None)
 
     # -- audit trail and links --------------------------------------------------------------
@@ -482,6 +533,7 @@ def migrate_store(
     progress: Callable[[MigrationProgress], None] | None = None,
     page_size: int = 200,
     chunk_size: int = 1024 * 1024,
+    jobs: int = 4,
     derived_blobs: bool = True,
 ) -> MigrationReport:
     """Copy everything in ``source`` into ``target`` (see the module docstring).
@@ -497,6 +549,8 @@ def migrate_store(
             whatever it raises stops the migration (and propagates) after a consistent step.
         page_size: Users, pins and audit events read per request.
         chunk_size: Bytes per read when streaming blobs.
+        jobs: Blobs copied at once (each holds at most one chunk, plus what the target's
+            writer buffers: up to one block for S3). Metadata is written from one thread.
         derived_blobs: Also copy blobs outside ``originals/`` (thumbnails and the like).
 
     Returns:
@@ -507,7 +561,9 @@ def migrate_store(
             continues from there.
     """
     started = time.perf_counter()
-    run = _Migration(source, target, progress, page_size, chunk_size)
+    if jobs < 1 or page_size < 1:
+        raise InvalidInput("jobs and page_size are at least 1")
+    run = _Migration(source, target, progress, page_size, chunk_size, jobs)
     run.users()
     run.boards()
     run.pins()
