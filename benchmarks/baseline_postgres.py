@@ -8,6 +8,9 @@
 * two tags: walk the rarer tag's index and probe the other with a correlated
   ``(SELECT 1 ... LIMIT 1)``, which the planner cannot turn into a hash join;
 * pages by keyset ``(created_at, pin_id) < (…)``;
+* shares as in the SQLite baseline: ``pin_shares`` and ``board_shares`` keyed with the
+  grantee first, ``board_pins(pin_id, board_id)``, ``boards(id, owner_id)``; the share
+  probes are ``EXISTS`` sub-plans that run only for rows the cheaper conditions refuse;
 * ``plan_cache_mode = force_custom_plan`` on the connection, so psycopg's automatic prepared
   statements never fall back to a generic plan that ignores the tag.
 
@@ -23,13 +26,23 @@ from typing import Any
 
 import psycopg
 
-from benchmarks.baseline_sqlite import MEMBER_ID, owner_id
-from benchmarks.datagen import PinRecord
+from benchmarks.baseline_sqlite import MEMBER_ID, SHARER_ID, owner_id
+from benchmarks.datagen import BoardPlan, PinRecord
 from pinsphere.tags import tag_ancestors
 
 __all__ = ["PostgresBaseline", "keyset_position"]
 
 _VISIBLE = "(p.visibility IN ('public', 'internal') OR p.owner_id = %(member)s)"
+
+
+def _visible_shared(schema: str) -> str:
+    s = schema
+    return f"""(p.visibility IN ('public', 'internal') OR p.owner_id = %(member)s
+  OR EXISTS (SELECT 1 FROM {s}.pin_shares sh WHERE sh.user_id = %(member)s AND sh.pin_id = p.id)
+  OR EXISTS (SELECT 1 FROM {s}.board_pins bp
+             JOIN {s}.board_shares bs ON bs.user_id = %(member)s AND bs.board_id = bp.board_id
+             JOIN {s}.boards b ON b.id = bp.board_id
+             WHERE bp.pin_id = p.id AND b.owner_id = p.owner_id))"""
 
 
 def _schema_sql(schema: str) -> str:
@@ -59,6 +72,22 @@ CREATE TABLE IF NOT EXISTS {schema}.pin_tags (
     PRIMARY KEY (tag, created_at, pin_id)
 );
 CREATE INDEX IF NOT EXISTS pins_search ON {schema}.pins USING gin (search);
+CREATE TABLE IF NOT EXISTS {schema}.pin_shares (
+    user_id text NOT NULL,
+    pin_id bigint NOT NULL,
+    PRIMARY KEY (user_id, pin_id)
+);
+CREATE TABLE IF NOT EXISTS {schema}.boards (id integer PRIMARY KEY, owner_id text NOT NULL);
+CREATE TABLE IF NOT EXISTS {schema}.board_pins (
+    pin_id bigint NOT NULL,
+    board_id integer NOT NULL,
+    PRIMARY KEY (pin_id, board_id)
+);
+CREATE TABLE IF NOT EXISTS {schema}.board_shares (
+    user_id text NOT NULL,
+    board_id integer NOT NULL,
+    PRIMARY KEY (user_id, board_id)
+);
 """
 
 
@@ -112,32 +141,37 @@ class PostgresBaseline:
         self.conn = psycopg.connect(conninfo, autocommit=True)
         self.conn.execute("SET plan_cache_mode = force_custom_plan")
         self.conn.execute(_schema_sql(schema))
+        self._sql = {False: self._queries(_VISIBLE), True: self._queries(_visible_shared(schema))}
+
+    def _queries(self, visible: str) -> dict[str, str]:
         columns = (
             "p.id, p.owner_id, p.owner, p.title, p.description, p.tags, p.visibility,"
             " p.mime_type, p.size, p.sha256, p.width, p.height, p.created_at, p.updated_at"
         )
-        s = schema
-        self._one_tag = f"""
+        s = self.schema
+        return {
+            "one": f"""
 SELECT {columns}, t.created_at FROM {s}.pin_tags t JOIN {s}.pins p ON p.id = t.pin_id
-WHERE t.tag = %(tag)s AND {_VISIBLE}
-ORDER BY t.created_at DESC, t.pin_id DESC LIMIT %(limit)s"""
-        self._one_tag_after = f"""
+WHERE t.tag = %(tag)s AND {visible}
+ORDER BY t.created_at DESC, t.pin_id DESC LIMIT %(limit)s""",
+            "after": f"""
 SELECT {columns}, t.created_at FROM {s}.pin_tags t JOIN {s}.pins p ON p.id = t.pin_id
 WHERE t.tag = %(tag)s AND (t.created_at, t.pin_id) < (%(after_at)s, %(after_id)s)
-  AND {_VISIBLE}
-ORDER BY t.created_at DESC, t.pin_id DESC LIMIT %(limit)s"""
-        self._two_tags = f"""
+  AND {visible}
+ORDER BY t.created_at DESC, t.pin_id DESC LIMIT %(limit)s""",
+            "two": f"""
 SELECT {columns}, t.created_at FROM {s}.pin_tags t JOIN {s}.pins p ON p.id = t.pin_id
 WHERE t.tag = %(rare)s
   AND (SELECT 1 FROM {s}.pin_tags o
        WHERE o.tag = %(other)s AND o.created_at = t.created_at AND o.pin_id = t.pin_id
        LIMIT 1) IS NOT NULL
-  AND {_VISIBLE}
-ORDER BY t.created_at DESC, t.pin_id DESC LIMIT %(limit)s"""
-        self._word = f"""
+  AND {visible}
+ORDER BY t.created_at DESC, t.pin_id DESC LIMIT %(limit)s""",
+            "word": f"""
 SELECT {columns}, p.created_at FROM {s}.pins p
-WHERE p.search @@ %(query)s::tsquery AND {_VISIBLE}
-ORDER BY p.id DESC LIMIT %(limit)s"""
+WHERE p.search @@ %(query)s::tsquery AND {visible}
+ORDER BY p.id DESC LIMIT %(limit)s""",
+        }
 
     def close(self) -> None:
         """Close the connection."""
@@ -177,10 +211,45 @@ ORDER BY p.id DESC LIMIT %(limit)s"""
                 copy.write("".join(tags))
         return len(batch)
 
+    def create_boards(self, boards: Sequence[BoardPlan]) -> None:
+        """Create the shared boards and share each with the sharer (before any pins)."""
+        s = self.schema
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {s}.boards VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                [(b.index, owner_id(b.owner)) for b in boards],
+            )
+            cur.executemany(
+                f"INSERT INTO {s}.board_shares VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                [(SHARER_ID, b.index) for b in boards],
+            )
+
+    def load_shares(self, batch: Sequence[PinRecord]) -> None:
+        """Insert the direct shares and board places of one batch of (loaded) pins."""
+        s = self.schema
+        shares = [(SHARER_ID, r.id) for r in batch if r.shared]
+        places = [(r.id, r.board) for r in batch if r.board >= 0]
+        if not shares and not places:
+            return
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            if shares:
+                cur.executemany(f"INSERT INTO {s}.pin_shares VALUES (%s, %s)", shares)
+            if places:
+                cur.executemany(f"INSERT INTO {s}.board_pins VALUES (%s, %s)", places)
+
     def analyze(self) -> None:
-        """Vacuum and analyse both tables, as autovacuum would after a bulk load."""
-        self.conn.execute(f"VACUUM ANALYZE {self.schema}.pins")
-        self.conn.execute(f"VACUUM ANALYZE {self.schema}.pin_tags")
+        """Vacuum and analyse every table, as autovacuum would after a bulk load."""
+        for table in ("pins", "pin_tags", "pin_shares", "boards", "board_pins", "board_shares"):
+            self.conn.execute(f"VACUUM ANALYZE {self.schema}.{table}")
+
+    def share_counts(self, user: str) -> tuple[int, int]:
+        """How many pins and boards are shared with ``user``."""
+        s = self.schema
+        pins = self.conn.execute(f"SELECT count(*) FROM {s}.pin_shares WHERE user_id = %s", (user,))
+        boards = self.conn.execute(
+            f"SELECT count(*) FROM {s}.board_shares WHERE user_id = %s", (user,)
+        )
+        return int(pins.fetchone()[0]), int(boards.fetchone()[0])  # type: ignore[index]
 
     def count(self) -> int:
         """How many pins are stored."""
@@ -195,34 +264,48 @@ ORDER BY p.id DESC LIMIT %(limit)s"""
         return int(row[0]) if row else 0
 
     def newest_with_tag(
-        self, tag: str, limit: int = 20, after: tuple[datetime, int] | None = None
+        self,
+        tag: str,
+        limit: int = 20,
+        after: tuple[datetime, int] | None = None,
+        *,
+        member: str = MEMBER_ID,
+        shares: bool = False,
     ) -> list[tuple[Any, ...]]:
-        """Newest visible pins carrying ``tag`` (or a descendant), after a keyset position."""
-        params: dict[str, object] = {"tag": tag, "member": MEMBER_ID, "limit": limit}
+        """Newest visible pins carrying ``tag`` (or a descendant), after a keyset position.
+
+        ``shares`` adds the share conditions to the visibility rule, for ``member``.
+        """
+        params: dict[str, object] = {"tag": tag, "member": member, "limit": limit}
         if after is None:
-            return self.conn.execute(self._one_tag, params).fetchall()
+            return self.conn.execute(self._sql[shares]["one"], params).fetchall()
         params["after_at"], params["after_id"] = after
-        return self.conn.execute(self._one_tag_after, params).fetchall()
+        return self.conn.execute(self._sql[shares]["after"], params).fetchall()
 
-    def newest_with_tags(self, rare: str, other: str, limit: int = 20) -> list[tuple[Any, ...]]:
+    def newest_with_tags(
+        self,
+        rare: str,
+        other: str,
+        limit: int = 20,
+        *,
+        member: str = MEMBER_ID,
+        shares: bool = False,
+    ) -> list[tuple[Any, ...]]:
         """Newest visible pins carrying both tags; walks ``rare`` and probes ``other``."""
-        params = {"rare": rare, "other": other, "member": MEMBER_ID, "limit": limit}
-        return self.conn.execute(self._two_tags, params).fetchall()
+        params = {"rare": rare, "other": other, "member": member, "limit": limit}
+        return self.conn.execute(self._sql[shares]["two"], params).fetchall()
 
-    def newest_with_word(self, word: str, limit: int = 20) -> list[tuple[Any, ...]]:
+    def newest_with_word(
+        self, word: str, limit: int = 20, *, member: str = MEMBER_ID, shares: bool = False
+    ) -> list[tuple[Any, ...]]:
         """Newest visible pins whose words include ``word``."""
-        params = {"query": _tsquery(word), "member": MEMBER_ID, "limit": limit}
-        return self.conn.execute(self._word, params).fetchall()
+        params = {"query": _tsquery(word), "member": member, "limit": limit}
+        return self.conn.execute(self._sql[shares]["word"], params).fetchall()
 
-    def explain(self, name: str, **params: object) -> list[str]:
+    def explain(self, name: str, *, shares: bool = False, **params: object) -> list[str]:
         """``EXPLAIN ANALYZE`` of one of the baseline's queries, as text lines."""
-        sql = {
-            "one": self._one_tag,
-            "after": self._one_tag_after,
-            "two": self._two_tags,
-            "word": self._word,
-        }[name]
         full = {"member": MEMBER_ID, "limit": 20, **params}
+        sql = self._sql[shares][name]
         rows = self.conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, full).fetchall()
         return [str(row[0]) for row in rows]
 

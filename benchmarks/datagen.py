@@ -31,11 +31,21 @@ from pinsphere.models import Media, Pin, User
 from pinsphere.text import search_words
 
 __all__ = [
+    "BOARD_COUNT",
+    "MEMBER",
     "OWNER_NAMES",
+    "SHARER",
+    "SHARE_COUNT",
+    "BoardPlan",
     "PinRecord",
+    "SharePlan",
     "Vocabulary",
+    "board_id",
+    "board_share_id",
     "iter_batches",
     "make_vocabulary",
+    "share_plan",
+    "shared_boards",
     "to_pin",
 ]
 
@@ -47,7 +57,25 @@ START = datetime(2025, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=365)
 
 OWNER_NAMES: tuple[str, ...] = ("bench", "ana", "bo", "cy", "dee")
-"""Usernames of the pins' owners; the first is the signed-in member every search runs as."""
+"""Usernames of the pins' owners; the first is the signed-in member most searches run as."""
+
+MEMBER = 0
+"""Owner index of the member the plain search questions run as (no shares)."""
+
+SHARER = 1
+"""Owner index of the member the "with shares" questions run as."""
+
+SHARE_COUNT = 1_000
+"""Pins shared directly with :data:`SHARER` (fewer for small pin counts)."""
+
+BOARD_COUNT = 20
+"""Boards of other owners shared with :data:`SHARER`."""
+
+PINS_PER_BOARD = 10
+"""The board owner's private pins on each shared board (fewer for small pin counts)."""
+
+# Share targets are owned by anyone but the sharer.
+_OTHERS = tuple(index for index in range(len(OWNER_NAMES)) if index != SHARER)
 
 # Owner 0 (the searching member) owns a fifth of the pins, so the owner branch of the
 # visibility rule matters; 6 % private pins of other owners stay hidden from them.
@@ -86,6 +114,8 @@ class PinRecord(NamedTuple):
         sha256: Media digest.
         width: Pixel width.
         height: Pixel height.
+        shared: Shared directly with :data:`SHARER`.
+        board: Index of the shared board the pin is on, or -1.
     """
 
     id: int
@@ -100,6 +130,8 @@ class PinRecord(NamedTuple):
     sha256: str
     width: int
     height: int
+    shared: bool = False
+    board: int = -1
 
     @property
     def created_at(self) -> datetime:
@@ -142,6 +174,100 @@ class Vocabulary:
     def text_word(self) -> str:
         """A free-text word found in a few percent of pins."""
         return self.words[60]
+
+
+@dataclass(frozen=True)
+class BoardPlan:
+    """One board of another owner, shared with :data:`SHARER`.
+
+    Attributes:
+        index: Position in :attr:`SharePlan.boards` (what :attr:`PinRecord.board` names).
+        owner: Owner index of the board's owner.
+    """
+
+    index: int
+    owner: int
+
+
+@dataclass(frozen=True)
+class SharePlan:
+    """Which generated pins are shared with :data:`SHARER`, and how.
+
+    Attributes:
+        boards: The shared boards.
+        pins: By position in the generated stream: ``(owner, shared directly, board or -1)``.
+            Every such pin is private.
+    """
+
+    boards: tuple[BoardPlan, ...]
+    pins: dict[int, tuple[int, bool, int]]
+
+    @property
+    def direct_count(self) -> int:
+        """How many pins are shared directly."""
+        return sum(1 for _, shared, _ in self.pins.values() if shared)
+
+
+def shared_boards() -> tuple[BoardPlan, ...]:
+    """The boards shared with :data:`SHARER` (the same for every pin count and seed)."""
+    return tuple(BoardPlan(b, _OTHERS[b % len(_OTHERS)]) for b in range(BOARD_COUNT))
+
+
+def share_plan(count: int, seed: int) -> SharePlan:
+    """The shares for ``count`` pins from ``seed`` (the same arguments give the same plan).
+
+    Up to :data:`SHARE_COUNT` direct shares (one per 50 pins at most), 30 % of them among the
+    newest pins (the newest 1 %, at least 200) and the rest anywhere older; each of the
+    :data:`BOARD_COUNT` boards gets up to :data:`PINS_PER_BOARD` of its owner's pins, half of
+    them among the newest, plus one private pin of another owner that the board share must
+    not reveal.
+    """
+    rng = random.Random(f"pinsphere-bench-shares-{seed}-{count}")
+    recent = min(count, max(count // 100, 200))
+    boundary = count - recent
+    direct = min(SHARE_COUNT, count // 50)
+    per_board = min(PINS_PER_BOARD, count // 1_000)
+    taken: dict[int, tuple[int, bool, int]] = {}
+
+    def pick(low: int, high: int) -> int | None:
+        # A range nearly full of picks gives up, and the caller looks anywhere instead.
+        for _ in range(100 if high > low else 0):
+            index = rng.randrange(low, high)
+            if index not in taken:
+                return index
+        return None
+
+    def place(newest: bool, target: tuple[int, bool, int]) -> None:
+        index = pick(boundary, count) if newest else pick(0, boundary)
+        if index is None:
+            index = pick(0, count)
+        if index is not None:
+            taken[index] = target
+
+    for n in range(direct):
+        place(n < direct * 3 // 10, (rng.choice(_OTHERS), True, -1))
+    boards = shared_boards()
+    for board in boards:
+        for n in range(per_board):
+            place(n < (per_board + 1) // 2, (board.owner, False, board.index))
+        if per_board:
+            stranger = rng.choice([o for o in _OTHERS if o != board.owner])
+            place(True, (stranger, False, board.index))
+    return SharePlan(boards=boards, pins=taken)
+
+
+def board_id(index: int) -> str:
+    """The Pinsphere id of shared board ``index`` (fixed, so reruns agree)."""
+    from pinsphere.ids import encode_id
+
+    return encode_id(id_at(START) + 1 + index)
+
+
+def board_share_id(index: int) -> str:
+    """The id of the share of board ``index`` with :data:`SHARER`."""
+    from pinsphere.ids import encode_id
+
+    return encode_id(id_at(START) + 1_001 + index)
 
 
 def _synthetic_words(rng: random.Random, count: int, taken: set[str]) -> list[str]:
@@ -218,8 +344,12 @@ def iter_batches(
     the low bits) but the counter comes from the seeded generator, so a rebuild gives the
     same ids; an id that would not be greater than the previous one is bumped, which keeps
     ids unique and in time order.
+
+    The pins :func:`share_plan` picks get their planned owner, ``private`` visibility and
+    share marks after the usual draws, so every other pin is the same as without shares.
     """
     vocab = vocabulary or make_vocabulary(seed)
+    planned = share_plan(count, seed).pins
     rng = random.Random(f"pinsphere-bench-pins-{seed}-{count}")
     tag_sampler = _Sampler(vocab.tags, rng)
     word_sampler = _Sampler(vocab.words, rng)
@@ -239,22 +369,25 @@ def iter_batches(
         # The id decides the time shown, so that ordering by either agrees exactly.
         created_ms = pin_id >> 20
         width = rng.choice((640, 800, 1024, 1080, 1280, 1600, 1920, 3000))
-        batch.append(
-            PinRecord(
-                id=pin_id,
-                owner=0 if rng.random() < 0.2 else rng.randrange(1, len(OWNER_NAMES)),
-                title=word_sampler.text(2, 6),
-                description=word_sampler.text(6, 18),
-                tags=tag_sampler.distinct(TAGS_PER_PIN),
-                visibility=rng.choices(_VISIBILITIES, _VISIBILITY_WEIGHTS)[0],
-                created_ms=created_ms,
-                mime_type=rng.choices(mimes, mime_weights)[0],
-                size=rng.randrange(20_000, 4_000_000),
-                sha256=hashlib.sha256(pin_id.to_bytes(8, "big")).hexdigest(),
-                width=width,
-                height=width * rng.choice((9, 10, 12, 16)) // 16,
-            )
+        record = PinRecord(
+            id=pin_id,
+            owner=0 if rng.random() < 0.2 else rng.randrange(1, len(OWNER_NAMES)),
+            title=word_sampler.text(2, 6),
+            description=word_sampler.text(6, 18),
+            tags=tag_sampler.distinct(TAGS_PER_PIN),
+            visibility=rng.choices(_VISIBILITIES, _VISIBILITY_WEIGHTS)[0],
+            created_ms=created_ms,
+            mime_type=rng.choices(mimes, mime_weights)[0],
+            size=rng.randrange(20_000, 4_000_000),
+            sha256=hashlib.sha256(pin_id.to_bytes(8, "big")).hexdigest(),
+            width=width,
+            height=width * rng.choice((9, 10, 12, 16)) // 16,
         )
+        plan = planned.get(index)
+        if plan is not None:
+            owner, shared, board = plan
+            record = record._replace(owner=owner, visibility="private", shared=shared, board=board)
+        batch.append(record)
         if len(batch) >= batch_size:
             yield batch
             batch = []

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import baseline_postgres, baseline_sqlite
-from benchmarks.datagen import make_vocabulary
+from benchmarks.datagen import OWNER_NAMES, SHARER, make_vocabulary
 from benchmarks.http_bench import add_arguments as add_http_arguments
 from benchmarks.http_bench import options_from as http_options
 from benchmarks.http_bench import run_http
@@ -18,11 +18,12 @@ from benchmarks.ingest_bench import ingest_postgres, ingest_sqlite
 from benchmarks.report import Report
 from benchmarks.search_bench import questions, run_questions
 from benchmarks.targets import (
-    BASELINE_VERSION,
     PostgresBaseline,
     PostgresPlace,
     SqliteBaseline,
     backend_fingerprint,
+    baseline_loader,
+    baseline_schema,
     fill,
     open_store,
     sqlite_place,
@@ -115,7 +116,7 @@ def _search_sqlite(args: argparse.Namespace, report: Report) -> None:
         if not place.is_ready(place.store_path):
             loaders.append(store_loader("pinsphere", store))
         if not place.is_ready(place.baseline_path):
-            loaders.append(_baseline_loader(baseline))
+            loaders.append(baseline_loader("hand-written", baseline))
         if loaders:
             _say(args, f"sqlite: loading {args.pins:,} pins into {place.folder}")
             fill(loaders, args.pins, args.seed, vocab, quiet=args.quiet)
@@ -123,27 +124,27 @@ def _search_sqlite(args: argparse.Namespace, report: Report) -> None:
                 place.mark_ready(path)
         else:
             _say(args, f"sqlite: using cached databases in {place.folder}")
-        scope = store.as_user("bench")
-        asked = questions(scope, baseline, vocab, baseline_sqlite.keyset_position)
+        asked = questions(
+            store.as_user(OWNER_NAMES[0]),
+            baseline,
+            vocab,
+            baseline_sqlite.keyset_position,
+            sharer=store.as_user(OWNER_NAMES[SHARER]),
+        )
         run_questions("sqlite", asked, repeat=args.repeat, report=report, quiet=args.quiet)
     finally:
         store.close()
         baseline.close()
 
 
-def _baseline_loader(baseline: object):  # type: ignore[no-untyped-def]
-    from benchmarks.targets import Loader
-
-    return Loader("hand-written", baseline.load)  # type: ignore[attr-defined]
-
-
 def _search_postgres(args: argparse.Namespace, place: PostgresPlace, report: Report) -> None:
     vocab = make_vocabulary(args.seed)
     prefix = f"ps_n{args.pins}_s{args.seed}_"
     ours = prefix + backend_fingerprint()
-    theirs = f"bl_n{args.pins}_s{args.seed}_v{BASELINE_VERSION}"
+    theirs = baseline_schema(args.pins, args.seed)
     with place.lock(f"pinsphere-bench-{args.pins}-{args.seed}"):
         place.drop_stale(prefix, ours)
+        place.drop_stale(f"bl_n{args.pins}_s{args.seed}_", theirs)
         for schema in (ours, theirs):
             if args.rebuild or not place.is_ready(schema):
                 place.drop(schema)
@@ -154,7 +155,7 @@ def _search_postgres(args: argparse.Namespace, place: PostgresPlace, report: Rep
             if not place.is_ready(ours):
                 loaders.append(store_loader("pinsphere", store))
             if not place.is_ready(theirs):
-                loaders.append(_baseline_loader(baseline))
+                loaders.append(baseline_loader("hand-written", baseline))
             if loaders:
                 _say(args, f"postgresql: loading {args.pins:,} pins into {ours}, {theirs}")
                 fill(loaders, args.pins, args.seed, vocab, quiet=args.quiet)
@@ -169,8 +170,13 @@ def _search_postgres(args: argparse.Namespace, place: PostgresPlace, report: Rep
             baseline.close()
             raise
     try:
-        scope = store.as_user("bench")
-        asked = questions(scope, baseline, vocab, baseline_postgres.keyset_position)
+        asked = questions(
+            store.as_user(OWNER_NAMES[0]),
+            baseline,
+            vocab,
+            baseline_postgres.keyset_position,
+            sharer=store.as_user(OWNER_NAMES[SHARER]),
+        )
         run_questions("postgresql", asked, repeat=args.repeat, report=report, quiet=args.quiet)
     finally:
         store.close()

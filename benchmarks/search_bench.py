@@ -1,9 +1,12 @@
 """The search questions, asked of Pinsphere (through the facade) and of the baseline.
 
-Each question runs as the signed-in member ``bench`` on the Pinsphere side (so the
-visibility rule is compiled into the query) and with the same condition, written by hand, on
-the baseline side. Before timing, the two sides' answers are compared pin for pin: a
-difference is an error, because a fast wrong answer proves nothing.
+Each question runs as a signed-in member on the Pinsphere side (so the visibility rule is
+compiled into the query) and with the same condition, written by hand, on the baseline side:
+the plain questions as ``bench``, who has no shares, and the "with shares" questions as
+``ana``, who owns a fifth of the pins like ``bench`` and has 1,000 pins and 20 boards of other
+owners shared with her (see :mod:`benchmarks.datagen`). Before timing, the two sides' answers
+are compared pin for pin: a difference is an error, because a fast wrong answer proves
+nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks.baseline_sqlite import MEMBER_ID, SHARER_ID
 from benchmarks.datagen import Vocabulary
 from benchmarks.report import Report, SearchResult
 from benchmarks.timing import time_alternating
@@ -31,11 +35,13 @@ class Question:
         name: Shown in the report.
         pinsphere: Asks the facade.
         hand: Asks the baseline.
+        via_shares: With shares: how many pins of the answer only a share makes visible.
     """
 
     name: str
     pinsphere: Callable[[], list[str]]
     hand: Callable[[], list[str]]
+    via_shares: Callable[[], int] | None = None
 
 
 def _ids_of_page(page: Any) -> list[str]:
@@ -46,68 +52,138 @@ def _ids_of_rows(rows: Sequence[Sequence[Any]]) -> list[str]:
     return [encode_id(int(row[0])) for row in rows]
 
 
+Rows = Callable[[], Sequence[Sequence[Any]]]
+
+
+def _private_of_others(rows: Sequence[Sequence[Any]], member: str) -> int:
+    # Baseline rows: id, owner_id, owner, title, description, tags, visibility, ...
+    return sum(1 for row in rows if row[1] != member and row[6] == "private")
+
+
 def questions(
-    scope: Any, baseline: Any, vocab: Vocabulary, keyset: Callable[..., Any]
+    scope: Any,
+    baseline: Any,
+    vocab: Vocabulary,
+    keyset: Callable[..., Any],
+    *,
+    sharer: Any = None,
 ) -> list[Question]:
     """The questions for one database.
 
     Args:
-        scope: ``store.as_user(member)``.
+        scope: ``store.as_user(member)``, the member without shares.
         baseline: A :class:`~benchmarks.baseline_sqlite.SqliteBaseline` or
             :class:`~benchmarks.baseline_postgres.PostgresBaseline`.
         vocab: The vocabulary the pins were generated from.
         keyset: Reads the keyset position from a baseline row.
+        sharer: ``store.as_user(sharer)``, the member with shares; when given, the "with
+            shares" questions follow the plain ones.
     """
     frequent, mid = vocab.frequent_tag, vocab.mid_tag
     first, second = vocab.tag_pair
     rare, other = sorted((first, second), key=baseline.tag_count)
     word = vocab.text_word
 
-    def ask(text: str, cursor: str | None = None) -> Callable[[], list[str]]:
-        return lambda: _ids_of_page(scope.search(text, limit=PAGE_SIZE, cursor=cursor))
+    def asked_as(side: _Member, *, with_mid: bool) -> list[tuple[str, str, str | None, Rows]]:
+        b, options = baseline, side.options
+        listed: list[tuple[str, str, str | None, Rows]] = [
+            (
+                f"newest 20, frequent tag ({frequent})",
+                f"tag:{frequent}",
+                None,
+                lambda: b.newest_with_tag(frequent, PAGE_SIZE, **options),
+            ),
+            (
+                f"newest 20, mid tag ({mid})",
+                f"tag:{mid}",
+                None,
+                lambda: b.newest_with_tag(mid, PAGE_SIZE, **options),
+            ),
+            (
+                f"newest 20, two tags ({first} + {second})",
+                f"tag:{first} tag:{second}",
+                None,
+                lambda: b.newest_with_tags(rare, other, PAGE_SIZE, **options),
+            ),
+            (
+                f"newest 20, free-text word ({word})",
+                word,
+                None,
+                lambda: b.newest_with_word(word, PAGE_SIZE, **options),
+            ),
+            (
+                f"page {side.page_number} by cursor, frequent tag",
+                f"tag:{frequent}",
+                side.cursor,
+                lambda: b.newest_with_tag(frequent, PAGE_SIZE, after=side.position, **options),
+            ),
+        ]
+        return listed if with_mid else [q for q in listed if q[1] != f"tag:{mid}"]
 
-    # Page 50: follow the cursor 49 times on each side, then time only the 50th fetch (an
-    # earlier page when there are fewer, as with the smoke test's small data set).
-    cursor = None
-    page_number = 1
-    for _ in range(PAGE_NUMBER - 1):
-        page = scope.search(f"tag:{frequent}", limit=PAGE_SIZE, cursor=cursor)
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
-        page_number += 1
-    position = None
-    for _ in range(page_number - 1):
-        rows = baseline.newest_with_tag(frequent, PAGE_SIZE, after=position)
-        position = keyset(rows[-1])
-
-    return [
-        Question(
-            f"newest 20, frequent tag ({frequent})",
-            ask(f"tag:{frequent}"),
-            lambda: _ids_of_rows(baseline.newest_with_tag(frequent, PAGE_SIZE)),
-        ),
-        Question(
-            f"newest 20, mid tag ({mid})",
-            ask(f"tag:{mid}"),
-            lambda: _ids_of_rows(baseline.newest_with_tag(mid, PAGE_SIZE)),
-        ),
-        Question(
-            f"newest 20, two tags ({first} + {second})",
-            ask(f"tag:{first} tag:{second}"),
-            lambda: _ids_of_rows(baseline.newest_with_tags(rare, other, PAGE_SIZE)),
-        ),
-        Question(
-            f"newest 20, free-text word ({word})",
-            ask(word),
-            lambda: _ids_of_rows(baseline.newest_with_word(word, PAGE_SIZE)),
-        ),
-        Question(
-            f"page {page_number} by cursor, frequent tag",
-            ask(f"tag:{frequent}", cursor),
-            lambda: _ids_of_rows(baseline.newest_with_tag(frequent, PAGE_SIZE, after=position)),
-        ),
+    member = _Member(scope, baseline, keyset, frequent, MEMBER_ID, shares=False)
+    result = [
+        Question(name, member.ours(text, cursor), _ids(rows))
+        for name, text, cursor, rows in asked_as(member, with_mid=True)
     ]
+    if sharer is None:
+        return result
+    pin_shares, _ = baseline.share_counts(SHARER_ID)
+    with_shares = _Member(sharer, baseline, keyset, frequent, SHARER_ID, shares=True)
+    for name, text, cursor, rows in asked_as(with_shares, with_mid=False):
+        result.append(
+            Question(
+                f"{name}, user with {pin_shares:,} shares",
+                with_shares.ours(text, cursor),
+                _ids(rows),
+                _counter(rows, SHARER_ID),
+            )
+        )
+    return result
+
+
+def _ids(rows: Rows) -> Callable[[], list[str]]:
+    return lambda: _ids_of_rows(rows())
+
+
+def _counter(rows: Rows, member: str) -> Callable[[], int]:
+    return lambda: _private_of_others(rows(), member)
+
+
+class _Member:
+    """One member on both sides, with the cursor and keyset position of the deep page."""
+
+    def __init__(
+        self,
+        scope: Any,
+        baseline: Any,
+        keyset: Callable[..., Any],
+        frequent: str,
+        member: str,
+        *,
+        shares: bool,
+    ) -> None:
+        self.scope = scope
+        self.options: dict[str, Any] = {"member": member, "shares": shares}
+        # Page 50: follow the cursor 49 times on each side, then time only the 50th fetch
+        # (an earlier page when there are fewer, as with the smoke test's small data set).
+        cursor = None
+        page_number = 1
+        for _ in range(PAGE_NUMBER - 1):
+            page = scope.search(f"tag:{frequent}", limit=PAGE_SIZE, cursor=cursor)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+            page_number += 1
+        position = None
+        for _ in range(page_number - 1):
+            rows = baseline.newest_with_tag(frequent, PAGE_SIZE, after=position, **self.options)
+            position = keyset(rows[-1])
+        self.cursor, self.position, self.page_number = cursor, position, page_number
+
+    def ours(self, text: str, cursor: str | None) -> Callable[[], list[str]]:
+        """Asks Pinsphere, as this member."""
+        scope = self.scope
+        return lambda: _ids_of_page(scope.search(text, limit=PAGE_SIZE, cursor=cursor))
 
 
 def run_questions(
@@ -126,6 +202,11 @@ def run_questions(
                 continue
             if len(want) < PAGE_SIZE:
                 report.notes.append(f"{database}: {question.name}: only {len(want)} pins match")
+            if question.via_shares is not None:
+                report.notes.append(
+                    f"{database}: {question.name}: {question.via_shares()} of {len(want)} pins"
+                    " visible only through a share"
+                )
             ours, theirs = time_alternating(question.pinsphere, question.hand, repeat=repeat)
         except Exception as exc:  # report and go on with the other questions
             report.error(f"{database}: {question.name}: {type(exc).__name__}: {exc}")

@@ -7,8 +7,10 @@ Loading a million pins takes minutes, so loaded databases are kept and reused:
 * PostgreSQL: schemas in the dedicated database ``pinsphere_bench`` (created if missing),
   named by the pin count and seed; a row in ``public.bench_cache`` marks one usable.
 
-A Pinsphere cache is also keyed by a digest of the SQL backend's source and migrations, so a
-change to the backend's schema or insert path rebuilds it instead of measuring stale tables.
+A Pinsphere cache is also keyed by a digest of the SQL backend's tables and migrations and of
+the data (the generator and :data:`LOAD_VERSION`), so a change to the backend's schema or to
+the data rebuilds it instead of measuring stale tables; a baseline cache is keyed by
+:data:`BASELINE_VERSION` and the same data digest.
 """
 
 from __future__ import annotations
@@ -26,7 +28,18 @@ import psycopg
 
 from benchmarks.baseline_postgres import PostgresBaseline
 from benchmarks.baseline_sqlite import SqliteBaseline
-from benchmarks.datagen import OWNER_NAMES, PinRecord, Vocabulary, iter_batches, to_pin
+from benchmarks.datagen import (
+    OWNER_NAMES,
+    SHARER,
+    START,
+    PinRecord,
+    Vocabulary,
+    board_id,
+    board_share_id,
+    iter_batches,
+    shared_boards,
+    to_pin,
+)
 
 __all__ = [
     "BASELINE_VERSION",
@@ -37,6 +50,9 @@ __all__ = [
     "SqliteBaseline",
     "SqlitePlace",
     "backend_fingerprint",
+    "baseline_loader",
+    "baseline_schema",
+    "data_fingerprint",
     "fill",
     "open_store",
     "owners_of",
@@ -48,32 +64,46 @@ __all__ = [
 BENCH_DATABASE = "pinsphere_bench"
 """The PostgreSQL database the benchmarks own (never ``test``, which the test suite uses)."""
 
-BASELINE_VERSION = "1"
+BASELINE_VERSION = "2"
 """Bump when the baseline schema changes, so cached baselines are rebuilt."""
+
+LOAD_VERSION = "2"
+"""Bump when the way generated data is loaded changes (e.g. how shares are written)."""
 
 LOAD_BATCH = 10_000
 
 _SRC = Path(__file__).resolve().parent.parent / "src" / "pinsphere"
 
 
+def data_fingerprint() -> str:
+    """A short digest of the generated data: the generator's source and :data:`LOAD_VERSION`."""
+    digest = hashlib.sha256(LOAD_VERSION.encode())
+    digest.update((Path(__file__).resolve().parent / "datagen.py").read_bytes())
+    return digest.hexdigest()[:8]
+
+
 def backend_fingerprint() -> str:
-    """A short digest of the SQL backend's physical schema and of the data generator.
+    """A short digest of the SQL backend's physical schema and of the generated data.
 
     Tables, migrations and generated data decide whether cached tables are still the ones
     the code expects.
     Query or insert-path changes do not invalidate the cache; a stale row format would show
     up as answers that differ from the baseline's, which the search benchmark reports.
     """
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(data_fingerprint().encode())
     files = [
         _SRC / "backends" / "sql" / "tables.py",
         *sorted((_SRC / "migrations").rglob("*.py")),
-        Path(__file__).resolve().parent / "datagen.py",
     ]
     for path in files:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
+
+
+def baseline_schema(count: int, seed: int) -> str:
+    """The PostgreSQL schema (and SQLite file stem) of a baseline for ``count`` and ``seed``."""
+    return f"bl_n{count}_s{seed}_v{BASELINE_VERSION}_{data_fingerprint()}"
 
 
 def _sql_backends() -> tuple[Any, Any]:
@@ -133,12 +163,72 @@ class Loader:
 
 
 def store_loader(name: str, store: Any) -> Loader:
-    """A loader inserting pins through the store's metadata backend, ``insert_pins``."""
+    """A loader inserting pins through the store's metadata backend.
+
+    The shared boards (:func:`~benchmarks.datagen.shared_boards`) are created and shared with
+    the sharer at once (``create_board``, ``put_share``); pins go in with ``insert_pins``, each
+    batch with its pins' board places, and each directly shared pin is then shared with
+    ``put_share`` (the backend's only way to write a share).
+    """
+    from pinsphere.models import Board, Share
+
     owners = owners_of(store)
+    sharer = owners[SHARER]
     metadata = store.metadata
+    for plan in shared_boards():
+        owner = owners[plan.owner]
+        board = Board(
+            id=board_id(plan.index),
+            owner_id=owner.id,
+            owner=owner.username,
+            name=f"shared board {plan.index}",
+            visibility="private",
+            created_at=START,
+        )
+        metadata.create_board(board)
+        metadata.put_share(
+            Share(
+                id=board_share_id(plan.index),
+                target_kind="board",
+                target_id=board.id,
+                user_id=sharer.id,
+                username=sharer.username,
+                role="viewer",
+                created_by=owner.id,
+                created_at=START,
+            )
+        )
 
     def load(batch: Sequence[PinRecord]) -> None:
-        metadata.insert_pins([(to_pin(r, owners), ()) for r in batch])
+        metadata.insert_pins(
+            [(to_pin(r, owners), (board_id(r.board),) if r.board >= 0 else ()) for r in batch]
+        )
+        for r in batch:
+            if r.shared:
+                pin = to_pin(r, owners)
+                metadata.put_share(
+                    Share(
+                        id=pin.id,
+                        target_kind="pin",
+                        target_id=pin.id,
+                        user_id=sharer.id,
+                        username=sharer.username,
+                        role="viewer",
+                        created_by=pin.owner_id,
+                        created_at=pin.created_at,
+                    )
+                )
+
+    return Loader(name, load)
+
+
+def baseline_loader(name: str, baseline: Any) -> Loader:
+    """A loader writing pins, shares and board places into a hand-written baseline."""
+    baseline.create_boards(shared_boards())
+
+    def load(batch: Sequence[PinRecord]) -> None:
+        baseline.load(batch)
+        baseline.load_shares(batch)
 
     return Loader(name, load)
 
@@ -183,7 +273,7 @@ class SqlitePlace:
     @property
     def baseline_path(self) -> Path:
         """The baseline database file."""
-        return self.folder / f"baseline-v{BASELINE_VERSION}.db"
+        return self.folder / f"baseline-v{BASELINE_VERSION}-{data_fingerprint()}.db"
 
     @staticmethod
     def _done(path: Path) -> Path:
@@ -203,10 +293,12 @@ class SqlitePlace:
             path.with_name(path.name + suffix).unlink(missing_ok=True)
 
     def drop_stale(self) -> None:
-        """Remove Pinsphere databases made by other versions of the backend."""
-        for path in self.folder.glob("pinsphere-*.db*"):
-            if not path.name.startswith(self.store_path.name):
-                path.unlink(missing_ok=True)
+        """Remove databases made by other versions of the backend, baseline or data."""
+        for current in (self.store_path, self.baseline_path):
+            stem = current.name.split("-", 1)[0]
+            for path in self.folder.glob(f"{stem}-*.db*"):
+                if not path.name.startswith(current.name):
+                    path.unlink(missing_ok=True)
 
 
 def sqlite_place(cache: Path, count: int, seed: int) -> SqlitePlace:

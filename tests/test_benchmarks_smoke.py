@@ -25,6 +25,12 @@ QUESTIONS = (
     "newest 20, free-text word",
     "page ",
 )
+SHARED_QUESTIONS = (
+    "newest 20, frequent tag",
+    "newest 20, two tags",
+    "newest 20, free-text word",
+    "page ",
+)
 
 
 def _postgres_url() -> str | None:
@@ -65,11 +71,24 @@ def test_benchmark_suite_runs_and_reports_ratios(
     assert status == 0, out
     for database in databases:
         rows = [line for line in out.splitlines() if f"| {database} " in line]
-        for question in QUESTIONS:
-            matching = [row for row in rows if row.startswith(question)]
+        plain = [row for row in rows if "shares" not in row.split("|")[0]]
+        shared = [row for row in rows if "shares" in row.split("|")[0]]
+        for question, among in [(q, plain) for q in QUESTIONS] + [
+            (q, shared) for q in SHARED_QUESTIONS
+        ]:
+            matching = [row for row in among if row.startswith(question)]
             assert matching, f"no {question!r} row for {database}:\n{out}"
             ratio = matching[0].split("|")[4].strip()
             assert float(ratio) > 0
+        assert len(shared) == len(SHARED_QUESTIONS), out
+        # The shares decide part of some answer, so both sides' agreement means something.
+        via = [
+            int(line.split(": ")[-1].split(" of ")[0])
+            for line in out.splitlines()
+            if line.startswith(f"note: {database}: ") and "visible only through a share" in line
+        ]
+        assert len(via) == len(SHARED_QUESTIONS), out
+        assert sum(via) > 0, out
         assert any(row.startswith(f"{database} ") for row in out.splitlines()), out
     assert "Ingest (ratio" in out
     assert "Upload (ratio" in out
