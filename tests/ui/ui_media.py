@@ -19,7 +19,8 @@ def _scene(size: tuple[int, int], shift: float) -> Image.Image:
         draw.rectangle((0, y, width, y + 4), fill=(tone, 80 + y * 120 // height, 200 - tone // 2))
     radius = min(size) // 4
     cx = int(width / 2 + math.cos(shift) * width / 5)
-    draw.ellipse((cx - radius, height // 2 - radius, cx + radius, height // 2 + radius), fill="#ffd54f")
+    middle = height // 2
+    draw.ellipse((cx - radius, middle - radius, cx + radius, middle + radius), fill="#ffd54f")
     return image
 
 
@@ -48,7 +49,7 @@ def mp4_bytes(size: tuple[int, int] = (320, 180), seconds: float = 2.0, fps: int
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         for index in range(int(seconds * fps)):
-            frame = av.VideoFrame.from_image(_scene(size, index / fps * math.pi))
+            frame = av.VideoFrame.from_image(_scene(size, index / fps * math.pi))  # type: ignore[no-untyped-call]
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():

@@ -12,6 +12,7 @@ const account = document.getElementById("account");
 const uploadButton = document.getElementById("upload-button");
 const menuToggle = document.getElementById("menu-toggle");
 let currentGrid = null;
+let firstRoute = true;
 
 function renderAccount() {
   uploadButton.hidden = !state.user || state.user.role === "viewer";
@@ -115,7 +116,10 @@ async function route() {
   } else {
     replace(view, h("h1", {}, "Not found"), h("p", {}, h("a", { href: "/" }, "Back to all pins")));
   }
-  view.focus({ preventScroll: true });
+  // After a navigation, focus moves to the new content (as a page load would reset it);
+  // on the first page the reader starts from the top (the skip link).
+  if (!firstRoute) view.focus({ preventScroll: true });
+  firstRoute = false;
 }
 
 function interceptLinks(event) {
