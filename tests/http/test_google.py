@@ -269,3 +269,19 @@ async def test_state_cookie_and_code_are_checked(google_client: httpx.AsyncClien
 
 async def test_not_configured_is_404(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/api/v1/auth/google/login"), 404)
+
+
+async def test_the_web_ui_gets_a_cookie_session(google_client: httpx.AsyncClient) -> None:
+    async with google_client as client:
+        login = await client.get("/api/v1/auth/google/login", params={"web": "true"})
+        async with httpx.AsyncClient() as browser:
+            consent = await browser.get(login.headers["location"])
+        callback = urlsplit(consent.headers["location"])
+        response = await client.get(f"{callback.path}?{callback.query}")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/"
+        assert "access_token" not in response.text
+        cookies = response.headers.get_list("set-cookie")
+        assert any(c.startswith("pinsphere_access=") and "HttpOnly" in c for c in cookies)
+        me = await client.get("/api/v1/users/me")
+        assert me.json()["email"] == "new.person@example.com"

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from pinsphere.errors import AuthenticationError
 from pinsphere_http.context import ServiceContext
+from pinsphere_http.cookies import new_csrf_token, set_session_cookies
 from pinsphere_http.dependencies import Context
 from pinsphere_http.linking import account_for
 from pinsphere_http.oidc import OpenIDProvider
@@ -63,7 +64,13 @@ def _secure(request: Request, context: ServiceContext) -> bool:
     response_class=Response,
     responses={302: {"description": "To Google's consent page."}, **problems(404, 502)},
 )
-async def google_login(request: Request, context: Context) -> Response:
+async def google_login(
+    request: Request,
+    context: Context,
+    web: Annotated[
+        bool, Query(description="Finish in the web UI: a cookie session and a redirect to /.")
+    ] = False,
+) -> Response:
     """Redirect the browser to Google, remembering the request in a signed cookie."""
     provider = _provider(context)
     redirect_uri = _redirect_uri(request, context)
@@ -72,7 +79,12 @@ async def google_login(request: Request, context: Context) -> Response:
         "oidc-state",
         auth.state,
         _LIFETIME,
-        {"nonce": auth.nonce, "verifier": auth.code_verifier, "redirect_uri": redirect_uri},
+        {
+            "nonce": auth.nonce,
+            "verifier": auth.code_verifier,
+            "redirect_uri": redirect_uri,
+            "web": web,
+        },
     )
     response = RedirectResponse(auth.url, status_code=302, headers={"Cache-Control": "no-store"})
     response.set_cookie(
@@ -93,7 +105,10 @@ async def google_login(request: Request, context: Context) -> Response:
     name="google_callback",
     response_model=TokenResponse,
     summary="Finish Google sign-in",
-    responses=problems(401, 403, 404, 502),
+    responses={
+        303: {"description": "To the web UI, signed in, when started with `web=true`."},
+        **problems(401, 403, 404, 502),
+    },
 )
 async def google_callback(
     request: Request,
@@ -122,7 +137,13 @@ async def google_callback(
     )
     user = await anyio.to_thread.run_sync(account_for, context.store, identity)
     tokens = await anyio.to_thread.run_sync(start_session, context, user)
-    response = json_model(tokens, headers={"Cache-Control": "no-store"})
+    response: Response
+    if saved.get("web") is True:
+        # The web UI's sign-in: the session goes into HttpOnly cookies, never into the page.
+        response = RedirectResponse("/", status_code=303)
+        set_session_cookies(response, request, context, user, tokens, new_csrf_token())
+    else:
+        response = json_model(tokens, headers={"Cache-Control": "no-store"})
     # The cookie is single-use either way; on failure the browser simply starts over.
     response.delete_cookie(COOKIE, path=_COOKIE_PATH)
     return response
