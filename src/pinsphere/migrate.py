@@ -468,30 +468,41 @@ class _Migration:
 
     def derived(self) -> None:
         done = 0
+        with ThreadPoolExecutor(self.jobs, thread_name_prefix="migrate") as pool:
+            for keys in _batches(self._derived_keys(), self.page_size):
+                for key, outcome in zip(keys, pool.map(self._derived_blob, keys), strict=True):
+                    if isinstance(outcome, str):
+                        self.problem("blob", key, outcome)
+                    elif outcome.created:
+                        self.report.count_copied("derived_blobs")
+                        self.report.bytes_copied += outcome.size
+                    else:
+                        self.report.count_skipped("derived_blobs")
+                done += len(keys)
+                self.tell("derived", done, None)
+
+    def _derived_keys(self) -> Iterator[str]:
         for key in self.source.blobs.keys(prefix=""):
-            if key.startswith(ORIGINALS_PREFIX):
-                continue
-            done += 1
+            if not key.startswith(ORIGINALS_PREFIX):
+                yield key
+
+    def _derived_blob(self, key: str) -> CopiedBlob | str:
+        """Copy a blob outside ``originals/`` unless the target has it with its size."""
+        try:
             size = self.source.blobs.size(key)
             if _blob_size(self.target.blobs, key) == size:
-                self.report.count_skipped("derived_blobs")
-            else:
-                self.target.blobs.delete(key)
-                try:
-                    copied = copy_blob(
-                        self.source.blobs,
-                        self.target.blobs,
-                        key,
-                        size=size,
-                        sha256=None,
-                        chunk_size=self.chunk_size,
-                    )
-                except (BlobMismatchError, NotFound) as exc:
-                    self.problem("blob", key, f"changed or removed while copying ({exc})")
-                    continue
-                self.report.count_copied("derived_blobs")
-                self.report.bytes_copied += copied.size
-            self.tell("derived", done, None)
+                return CopiedBlob(0, created=False)
+            self.target.blobs.delete(key)
+            return copy_blob(
+                self.source.blobs,
+                self.target.blobs,
+                key,
+                size=size,
+                sha256=None,
+                chunk_size=self.chunk_size,
+            )
+        except (BlobMismatchError, NotFound) as exc:
+            return f"changed or removed while copying ({exc})"
 
     # -- audit trail and links --------------------------------------------------------------
 
@@ -517,6 +528,17 @@ class _Migration:
     def links(self) -> None:
         for link in self.source.metadata.list_links():
             self.report.not_migrated.append(MigrationProblem("link", link.id, _LINKS_REASON))
+
+
+def _batches(items: Iterator[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _audit_events(metadata: MetadataBackend, page_size: int) -> Iterator[AuditEvent]:

@@ -149,6 +149,7 @@ def test_options_are_strict_and_keep_the_secret_out_of_repr() -> None:
     [
         "nonsense=1",
         "key=AKIA",  # a key without its secret
+        "secret=b",
         "anon=true&key=a&secret=b",
         "block_size=1048576",  # below S3's 5 MiB part minimum
         "fsync=true",  # local folders only
@@ -158,6 +159,13 @@ def test_options_are_strict_and_keep_the_secret_out_of_repr() -> None:
 def test_bad_options_are_refused(endpoint: str, bucket: str, query: str) -> None:
     with pytest.raises(InvalidInput):
         S3BlobBackend.from_url(f"s3://{bucket}?endpoint_url={endpoint}&{query}")
+
+
+@pytest.mark.parametrize("query", ["secret=TOPSECRET", "anon=true&key=k&secret=TOPSECRET"])
+def test_option_errors_never_quote_the_secret(query: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        S3BlobBackend.from_url(f"s3://bucket?{query}&unknown=1")
+    assert "TOPSECRET" not in str(caught.value)
 
 
 def test_a_url_without_bucket_or_of_another_protocol_is_refused() -> None:

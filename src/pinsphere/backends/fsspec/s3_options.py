@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import ConfigDict, Field, SecretStr, model_validator
 
 from pinsphere.backends.fsspec.options import FsspecBlobOptions
 
@@ -41,6 +41,9 @@ class S3BlobOptions(FsspecBlobOptions):
         max_attempts: Attempts per request, the first included (botocore's standard retry
             mode: connection errors, throttling and 5xx answers are retried with backoff).
     """
+
+    # Validation errors would otherwise quote the URL's options, secret included.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     endpoint_url: str | None = None
     region: str | None = None
