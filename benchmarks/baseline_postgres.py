@@ -10,7 +10,8 @@
 * pages by keyset ``(created_at, pin_id) < (…)``;
 * shares as in the SQLite baseline: ``pin_shares`` and ``board_shares`` keyed with the
   grantee first, ``board_pins(pin_id, board_id)``, ``boards(id, owner_id)``; the share
-  probes are ``EXISTS`` sub-plans that run only for rows the cheaper conditions refuse;
+  probes are correlated ``(SELECT 1 ... LIMIT 1)`` lookups that run only for rows the
+  cheaper conditions refuse (an ``EXISTS`` may become a hashed sub-plan reading all shares);
 * ``plan_cache_mode = force_custom_plan`` on the connection, so psycopg's automatic prepared
   statements never fall back to a generic plan that ignores the tag.
 
@@ -36,13 +37,18 @@ _VISIBLE = "(p.visibility IN ('public', 'internal') OR p.owner_id = %(member)s)"
 
 
 def _visible_shared(schema: str) -> str:
+    # Scalar (SELECT 1 ... LIMIT 1) probes, not EXISTS: the planner may turn an EXISTS under
+    # OR into a hashed sub-plan that reads every share of the user (or, for boards, joins all
+    # shared boards' pins) once per query; these probes run only for the rows the cheaper
+    # conditions refuse, one primary-key lookup each.
     s = schema
     return f"""(p.visibility IN ('public', 'internal') OR p.owner_id = %(member)s
-  OR EXISTS (SELECT 1 FROM {s}.pin_shares sh WHERE sh.user_id = %(member)s AND sh.pin_id = p.id)
-  OR EXISTS (SELECT 1 FROM {s}.board_pins bp
-             JOIN {s}.board_shares bs ON bs.user_id = %(member)s AND bs.board_id = bp.board_id
-             JOIN {s}.boards b ON b.id = bp.board_id
-             WHERE bp.pin_id = p.id AND b.owner_id = p.owner_id))"""
+  OR (SELECT 1 FROM {s}.pin_shares sh
+      WHERE sh.user_id = %(member)s AND sh.pin_id = p.id LIMIT 1) IS NOT NULL
+  OR (SELECT 1 FROM {s}.board_pins bp
+      JOIN {s}.board_shares bs ON bs.user_id = %(member)s AND bs.board_id = bp.board_id
+      JOIN {s}.boards b ON b.id = bp.board_id
+      WHERE bp.pin_id = p.id AND b.owner_id = p.owner_id LIMIT 1) IS NOT NULL)"""
 
 
 def _schema_sql(schema: str) -> str:
@@ -228,6 +234,7 @@ ORDER BY p.id DESC LIMIT %(limit)s""",
         """Insert the direct shares and board places of one batch of (loaded) pins."""
         s = self.schema
         shares = [(SHARER_ID, r.id) for r in batch if r.shared]
+        shares += [(owner_id(r.grantee), r.id) for r in batch if r.grantee >= 0]
         places = [(r.id, r.board) for r in batch if r.board >= 0]
         if not shares and not places:
             return

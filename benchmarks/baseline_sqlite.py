@@ -205,6 +205,7 @@ class SqliteBaseline:
     def load_shares(self, batch: Sequence[PinRecord]) -> None:
         """Insert the direct shares and board places of one batch of (loaded) pins."""
         shares = [(SHARER_ID, r.id) for r in batch if r.shared]
+        shares += [(owner_id(r.grantee), r.id) for r in batch if r.grantee >= 0]
         places = [(r.id, r.board) for r in batch if r.board >= 0]
         if shares or places:
             self._write(

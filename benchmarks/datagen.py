@@ -10,6 +10,17 @@ and descriptions made of words from a zipf word vocabulary (so that a free-text 
 realistic, middling frequency), a handful of owners, mostly public pins with some internal and
 private ones, and creation times spread over one year.
 
+Shares: the member :data:`SHARER` (who also owns a fifth of the pins) is given up to 1,000
+pins of other owners directly and 20 boards of other owners, each holding ~10 of its owner's
+pins; every one of those pins is private, so only the share shows it. A private pin of yet
+another owner sits on each shared board too, and must stay hidden (a board share covers
+only the board owner's pins). The shared pins carry ordinary tags and words, and about a
+third of them are among the newest pins, so that the newest 20 of a search include some.
+The choice is fixed by the seed and the count (:func:`share_plan`). Other members have
+shares too, as in any store where sharing is used: 5 % of the pins are each shared with one
+of the last three owners (never with the two searching members), so the share tables hold
+far more rows than one user's.
+
 Pins are produced as light :class:`PinRecord` tuples in streaming batches; :func:`to_pin`
 turns a record into a :class:`pinsphere.models.Pin` only when a batch is about to be inserted,
 so a million pins never sit in memory at once.
@@ -31,6 +42,7 @@ from pinsphere.models import Media, Pin, User
 from pinsphere.text import search_words
 
 __all__ = [
+    "BACKGROUND_SHARE_RATE",
     "BOARD_COUNT",
     "MEMBER",
     "OWNER_NAMES",
@@ -74,8 +86,13 @@ BOARD_COUNT = 20
 PINS_PER_BOARD = 10
 """The board owner's private pins on each shared board (fewer for small pin counts)."""
 
+BACKGROUND_SHARE_RATE = 0.05
+"""The fraction of pins also shared with one of the other members (not the searching ones)."""
+
 # Share targets are owned by anyone but the sharer.
 _OTHERS = tuple(index for index in range(len(OWNER_NAMES)) if index != SHARER)
+# Members whose shares are background: neither the plain searcher nor the sharer.
+_GRANTEES = tuple(index for index in range(len(OWNER_NAMES)) if index not in (MEMBER, SHARER))
 
 # Owner 0 (the searching member) owns a fifth of the pins, so the owner branch of the
 # visibility rule matters; 6 % private pins of other owners stay hidden from them.
@@ -116,6 +133,7 @@ class PinRecord(NamedTuple):
         height: Pixel height.
         shared: Shared directly with :data:`SHARER`.
         board: Index of the shared board the pin is on, or -1.
+        grantee: Owner index of another member the pin is shared with, or -1.
     """
 
     id: int
@@ -132,6 +150,7 @@ class PinRecord(NamedTuple):
     height: int
     shared: bool = False
     board: int = -1
+    grantee: int = -1
 
     @property
     def created_at(self) -> datetime:
@@ -217,13 +236,13 @@ def share_plan(count: int, seed: int) -> SharePlan:
     """The shares for ``count`` pins from ``seed`` (the same arguments give the same plan).
 
     Up to :data:`SHARE_COUNT` direct shares (one per 50 pins at most), 30 % of them among the
-    newest pins (the newest 1 %, at least 200) and the rest anywhere older; each of the
+    newest pins (the newest 0.5 %, at least 200) and the rest anywhere older; each of the
     :data:`BOARD_COUNT` boards gets up to :data:`PINS_PER_BOARD` of its owner's pins, half of
     them among the newest, plus one private pin of another owner that the board share must
     not reveal.
     """
     rng = random.Random(f"pinsphere-bench-shares-{seed}-{count}")
-    recent = min(count, max(count // 100, 200))
+    recent = min(count, max(count // 200, 200))
     boundary = count - recent
     direct = min(SHARE_COUNT, count // 50)
     per_board = min(PINS_PER_BOARD, count // 1_000)
@@ -350,6 +369,7 @@ def iter_batches(
     """
     vocab = vocabulary or make_vocabulary(seed)
     planned = share_plan(count, seed).pins
+    background = random.Random(f"pinsphere-bench-background-shares-{seed}-{count}")
     rng = random.Random(f"pinsphere-bench-pins-{seed}-{count}")
     tag_sampler = _Sampler(vocab.tags, rng)
     word_sampler = _Sampler(vocab.words, rng)
@@ -387,6 +407,10 @@ def iter_batches(
         if plan is not None:
             owner, shared, board = plan
             record = record._replace(owner=owner, visibility="private", shared=shared, board=board)
+        if background.random() < BACKGROUND_SHARE_RATE:
+            grantee = background.choice(_GRANTEES)
+            if grantee != record.owner:
+                record = record._replace(grantee=grantee)
         batch.append(record)
         if len(batch) >= batch_size:
             yield batch
