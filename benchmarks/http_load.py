@@ -69,17 +69,19 @@ class LoadResult:
 
 
 def mp4_head(size: int) -> bytes:
-    """The first bytes of a ``size``-byte MP4: an ``ftyp`` box, then an ``mdat`` box header.
+    """The first bytes of a ``size``-byte MP4: a real short clip, then the header of a
+    ``free`` box that covers the rest of the file (random bytes follow).
 
-    The ``mdat`` box covers the rest of the file (random bytes), as in a real recording whose
-    index comes last.
+    The upload pipeline probes videos with PyAV, so the file must really play; a ``free``
+    box is how MP4 files carry padding.
     """
-    body = b"ftyp" + b"isom" + b"\x00\x00\x02\x00" + b"isomiso2avc1mp41"
-    ftyp = (len(body) + 4).to_bytes(4, "big") + body
-    mdat = size - len(ftyp)
-    if mdat < 8 or mdat >= 2**32:
-        raise ValueError("the MP4 must be between 40 bytes and 4 GiB")
-    return ftyp + mdat.to_bytes(4, "big") + b"mdat"
+    from pinsphere.testing.media import mp4_bytes
+
+    clip = mp4_bytes()
+    padding = size - len(clip)
+    if padding < 8 or padding >= 2**32:
+        raise ValueError(f"the MP4 must be between {len(clip) + 8} bytes and 4 GiB")
+    return clip + padding.to_bytes(4, "big") + b"free"
 
 
 # -- wrk ---------------------------------------------------------------------------------------

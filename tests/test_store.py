@@ -181,10 +181,17 @@ class TestSweep:
         assert (young.staged_removed, young.orphans_removed) == (0, 0)
         assert store.blobs.exists(original_key("ab" * 32))
 
+        # Thumbnails of a pin whose deletion was interrupted.
+        with store.blobs.writer() as writer:
+            writer.write(b"a webp")
+            writer.commit("derived/00000000000zz/256.webp")
+
         old = store.sweep(older_than=timedelta(0))
-        assert (old.staged_removed, old.orphans_removed) == (1, 1)
+        assert (old.staged_removed, old.orphans_removed, old.derived_removed) == (1, 1, 1)
         assert stored_originals(store) == [original_key(kept.media.sha256)]
-        assert list(store.blobs.keys()) == [original_key(kept.media.sha256)]
+        assert sorted(store.blobs.keys("derived/")) == [
+            f"derived/{kept.id}/{width}.webp" for width in kept.thumbnails
+        ]
 
 
 class TestVisibility:

@@ -204,8 +204,9 @@ def sweep(ctx: click.Context, older_than: int) -> None:
     with _store(ctx) as store:
         report = store.sweep(older_than=timedelta(seconds=older_than))
     click.echo(
-        f"removed {report.staged_removed} partial writes and "
-        f"{report.orphans_removed} unused originals"
+        f"removed {report.staged_removed} partial writes, "
+        f"{report.orphans_removed} unused originals and "
+        f"{report.derived_removed} derived files of deleted pins"
     )
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pinsphere.errors import InvalidInput
+from pinsphere.media.pipeline import DeriveSettings
 from pinsphere.media.sniff import DEFAULT_ALLOWED_TYPES
 
 __all__ = ["DEFAULT_ALLOWED_TYPES", "PasswordHashing", "StoreSettings"]
@@ -38,6 +39,9 @@ class StoreSettings(BaseModel):
         max_page_size: The largest ``limit`` a search accepts.
         min_password_length: Shorter passwords are refused.
         refresh_token_lifetime: How long a refresh token stays usable.
+        derive_media: Make thumbnails and placeholders, read media facts and strip
+            identifying metadata at upload (off: originals only).
+        media: Thumbnail widths, encoding and decoding bounds.
         password_hashing: Argon2id parameters.
     """
 
@@ -50,6 +54,8 @@ class StoreSettings(BaseModel):
     max_page_size: int = Field(default=200, gt=0)
     min_password_length: int = Field(default=8, ge=1)
     refresh_token_lifetime: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
+    derive_media: bool = True
+    media: DeriveSettings = DeriveSettings()
     password_hashing: PasswordHashing = PasswordHashing()
 
     @classmethod

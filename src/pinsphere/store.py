@@ -27,6 +27,7 @@ from pinsphere.backends.base import (
     UserBackend,
 )
 from pinsphere.cursors import decode_cursor, encode_cursor
+from pinsphere.derivation import DERIVED_PREFIX, DerivedMedia, derive_for_upload, thumbnail_key
 from pinsphere.errors import (
     BackendUnavailable,
     InvalidInput,
@@ -35,6 +36,7 @@ from pinsphere.errors import (
     PinsphereError,
 )
 from pinsphere.ids import decode_id, encode_id, id_time, new_id
+from pinsphere.media.pipeline import nearest_width
 from pinsphere.models import (
     VISIBILITIES,
     AuditEvent,
@@ -101,10 +103,12 @@ class SweepReport:
     Attributes:
         staged_removed: Abandoned partial writes.
         orphans_removed: Originals no pin used.
+        derived_removed: Thumbnails and other derived files of pins that are gone.
     """
 
     staged_removed: int
     orphans_removed: int
+    derived_removed: int = 0
 
 
 class PinStore:
@@ -253,8 +257,8 @@ class PinStore:
         )
 
     def sweep(self, *, older_than: timedelta = timedelta(hours=1)) -> SweepReport:
-        """Remove stored files that no pin uses: abandoned partial writes and originals
-        whose last pin is gone but whose removal was interrupted.
+        """Remove stored files that no pin uses: abandoned partial writes, originals whose
+        last pin is gone, and derived files of deleted pins (after an interrupted delete).
 
         Files younger than ``older_than`` are left alone, since an upload in progress writes
         its file before it records its pin. Safe to run while the store is in use.
@@ -267,19 +271,24 @@ class PinStore:
         """
         staged = self.blobs.sweep_staging(older_than)
         cutoff = _now() - older_than
-        orphans = 0
+        orphans = derived = 0
         for key in self.blobs.keys(ORIGINALS_PREFIX):
-            sha256 = key.rsplit("/", 1)[-1]
-            if self.blob_is_referenced(sha256):
-                continue
-            try:
-                if self.blobs.modified(key) > cutoff:
-                    continue
-            except NotFound:
-                continue
-            self.blobs.delete(key)
-            orphans += 1
-        return SweepReport(staged_removed=staged, orphans_removed=orphans)
+            if not self.blob_is_referenced(key.rsplit("/", 1)[-1]) and self._older(key, cutoff):
+                self.blobs.delete(key)
+                orphans += 1
+        everything = AccessRule(everything=True)
+        for key in self.blobs.keys(DERIVED_PREFIX):
+            pin_id = key[len(DERIVED_PREFIX) :].split("/", 1)[0]
+            if self.metadata.get_pin(pin_id, everything) is None and self._older(key, cutoff):
+                self.blobs.delete(key)
+                derived += 1
+        return SweepReport(staged_removed=staged, orphans_removed=orphans, derived_removed=derived)
+
+    def _older(self, key: str, cutoff: datetime) -> bool:
+        try:
+            return self.blobs.modified(key) <= cutoff
+        except NotFound:
+            return False
 
     def blob_is_referenced(self, sha256: str) -> bool:
         """Whether any pin's original has this digest."""
@@ -368,6 +377,7 @@ class PinScope:
         tags: Iterable[str] = (),
         board: str | Sequence[str] | None = None,
         visibility: Visibility | str = "private",
+        keep_location: bool = False,
     ) -> Pin:
         """Store a media file as a new pin owned by the caller.
 
@@ -379,6 +389,8 @@ class PinScope:
             board: Name (or names) of the caller's boards to put it on; missing boards are
                 created.
             visibility: ``private`` (default), ``internal`` or ``public``.
+            keep_location: Keep the GPS position in the stored file (by default it is
+                removed, with serial numbers and owner names, before anyone can read it).
 
         Raises:
             PermissionDenied: The caller may not upload (anonymous or a viewer).
@@ -398,9 +410,20 @@ class PinScope:
         stored = store_original(
             source, store.blobs, store.settings, is_referenced=store.blob_is_referenced
         )
+        derived = DerivedMedia(original=stored)
         try:
-            boards = [self.boards._ensure(name) for name in names]
             pin_id = new_id()
+            if store.settings.derive_media:
+                derived = derive_for_upload(
+                    store.blobs,
+                    stored,
+                    encode_id(pin_id),
+                    store.settings,
+                    keep_location=keep_location,
+                    is_referenced=store.blob_is_referenced,
+                )
+                stored = derived.original
+            boards = [self.boards._ensure(name) for name in names]
             # The id carries the creation time, so the two always agree (to the millisecond).
             now = id_time(pin_id)
             pin = Pin(
@@ -413,6 +436,7 @@ class PinScope:
                 boards=tuple(sorted({board.name for board in boards})),
                 visibility=checked_visibility,
                 media=stored.media,
+                thumbnails=derived.thumbnails,
                 created_at=now,
                 updated_at=now,
             )
@@ -425,6 +449,8 @@ class PinScope:
         except BaseException:
             # No blob without a pin: remove what this upload wrote, unless another pin
             # shares the same bytes.
+            for key in derived.written:
+                store.blobs.delete(key)
             if stored.created and not store.blob_is_referenced(stored.media.sha256):
                 store.blobs.delete(stored.key)
             raise
@@ -459,6 +485,19 @@ class PinScope:
         """
         pin = self.get(pin_id)
         return pin, self._store.blobs.open(original_key(pin.media.sha256))
+
+    def open_thumbnail(self, pin_id: str, width: int = 640) -> IO[bytes]:
+        """Open the pin's WebP thumbnail nearest to ``width`` (the same checks as ``open``).
+
+        Raises:
+            NotFound: The pin is not visible, or has no thumbnails (e.g. a video when the
+                ``media`` extra is missing).
+        """
+        pin = self.get(pin_id)
+        nearest = nearest_width(pin.thumbnails, width)
+        if nearest is None:
+            raise NotFound("this pin has no thumbnails")
+        return self._store.blobs.open(thumbnail_key(pin.id, nearest))
 
     def can(self, action: Action) -> bool:
         """Whether the caller may do ``action`` at all (``upload``, ``share``,
@@ -532,6 +571,8 @@ class PinScope:
         deleted = store.metadata.delete_pin(pin_id)
         if deleted is None:
             raise NotFound("no such pin")
+        for width in deleted.thumbnails:
+            store.blobs.delete(thumbnail_key(deleted.id, width))
         if not store.blob_is_referenced(deleted.media.sha256):
             store.blobs.delete(original_key(deleted.media.sha256))
 

@@ -18,9 +18,8 @@ PAYLOAD = bytes(range(256)) * 1200  # ~300 KiB, so a 64 KiB chunk size needs sev
 
 
 def video_bytes() -> bytes:
-    """A valid-looking MP4: the test ``ftyp`` box and an ``mdat`` box holding PAYLOAD."""
-    ftyp = media.mp4_bytes()[:-8]
-    return ftyp + (8 + len(PAYLOAD)).to_bytes(4, "big") + b"mdat" + PAYLOAD
+    """A real MP4 clip padded with a ``free`` box holding PAYLOAD (so ranges cross chunks)."""
+    return media.mp4_bytes() + (8 + len(PAYLOAD)).to_bytes(4, "big") + b"free" + PAYLOAD
 
 
 @pytest.fixture

@@ -33,8 +33,20 @@ def gif_bytes(frames: int = 3) -> bytes:
     return out.getvalue()
 
 
-def mp4_bytes() -> bytes:
-    """The start of an MP4 file: an ``ftyp`` box and an empty ``mdat``."""
-    ftyp = b"ftyp" + b"isom" + b"\x00\x00\x02\x00" + b"isomiso2avc1mp41"
-    box = len(ftyp).to_bytes(4, "big") + ftyp
-    return box + (8).to_bytes(4, "big") + b"mdat"
+def mp4_bytes(size: tuple[int, int] = (64, 48), frames: int = 10) -> bytes:
+    """A real, short H.264 MP4 (needs PyAV, the ``media`` extra)."""
+    import av  # imported here: only video tests need it
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for index in range(frames):
+            picture = Image.new("RGB", size, (40 + index * 20 % 200, 90, 60))
+            frame = av.VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()

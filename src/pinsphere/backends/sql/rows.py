@@ -206,7 +206,8 @@ def _trusted_maker(model: type[BaseModel]) -> Callable[[dict[str, Any]], Any]:
     def make(values: dict[str, Any]) -> Any:
         made = new(model)
         assign(made, "__dict__", values)
-        assign(made, "__pydantic_fields_set__", fields)
+        # A set of its own: pydantic's model_copy updates it in place.
+        assign(made, "__pydantic_fields_set__", set(fields))
         assign(made, "__pydantic_extra__", None)
         assign(made, "__pydantic_private__", None)
         return made

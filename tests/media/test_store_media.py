@@ -1,0 +1,121 @@
+"""Derived media through the store: thumbnails, placeholders, facts and privacy on upload."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from media_samples import animated_gif, audio_only, camera_jpeg, video
+from PIL import Image
+
+import pinsphere
+from pinsphere import errors
+from pinsphere.media.exif import read_exif
+from store_support import FAST_SETTINGS
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[pinsphere.PinStore]:
+    if request.param == "memory":
+        opened = pinsphere.open(
+            metadata="memory://", users="memory://", blobs="memory://", settings=FAST_SETTINGS
+        )
+    else:
+        opened = pinsphere.open(tmp_path / "data", settings=FAST_SETTINGS)
+    with opened:
+        yield opened
+
+
+@pytest.fixture
+def me(store: pinsphere.PinStore) -> pinsphere.PinScope:
+    return store.as_user(store.users.create("alice", password="alice-password"))
+
+
+def test_a_photo_gets_thumbnails_a_placeholder_and_loses_its_location(
+    store: pinsphere.PinStore, me: pinsphere.PinScope
+) -> None:
+    photo = camera_jpeg((1600, 1200))
+    assert read_exif(io.BytesIO(photo), "image/jpeg").gps is not None
+    pin = me.upload(photo, visibility="public")
+
+    assert pin.thumbnails == (256, 640, 1280)
+    assert pin.media.blurhash
+    assert (pin.media.width, pin.media.height) == (1600, 1200)
+    with store.anonymous.open_thumbnail(pin.id, width=600) as thumbnail:
+        image = Image.open(io.BytesIO(thumbnail.read()))
+        assert (image.format, image.width) == ("WEBP", 640)
+    with store.anonymous.open(pin.id) as served:
+        cleaned = served.read()
+    facts = read_exif(io.BytesIO(cleaned), "image/jpeg")
+    assert facts.gps is None
+    assert facts.camera_model is not None  # the camera is not identifying; it stays
+    assert pin.media.size == len(cleaned)
+    # The stored original is the cleaned copy: the uploaded bytes are nowhere.
+    assert len(list(store.blobs.keys("originals/"))) == 1
+
+
+def test_the_owner_may_keep_the_location(me: pinsphere.PinScope) -> None:
+    pin = me.upload(camera_jpeg((400, 300)), keep_location=True)
+    with me.open(pin.id) as served:
+        facts = read_exif(io.BytesIO(served.read()), "image/jpeg")
+    assert facts.gps is not None
+    assert "BodySerialNumber" not in (facts.identifying or ())
+
+
+def test_orientation_gives_displayed_dimensions(me: pinsphere.PinScope) -> None:
+    pin = me.upload(camera_jpeg((400, 200), orientation=6))
+    assert (pin.media.width, pin.media.height) == (200, 400)
+    assert me.search("height>=300").items[0].id == pin.id
+
+
+def test_gif_and_video_facts(store: pinsphere.PinStore, me: pinsphere.PinScope) -> None:
+    gif = me.upload(animated_gif(frames=5, delay_ms=100))
+    assert gif.media.duration == pytest.approx(0.5)
+    clip = me.upload(video("mp4", size=(320, 240), frames=20, rate=10))
+    assert clip.media.kind == "video"
+    assert (clip.media.width, clip.media.height) == (320, 240)
+    assert clip.media.duration == pytest.approx(2.0, abs=0.2)
+    assert clip.thumbnails == (256,)
+    with me.open_thumbnail(clip.id) as poster:
+        assert Image.open(io.BytesIO(poster.read())).width == 256
+
+
+def test_a_video_without_pictures_is_refused_and_leaves_nothing(
+    store: pinsphere.PinStore, me: pinsphere.PinScope
+) -> None:
+    with pytest.raises(errors.InvalidMedia):
+        me.upload(audio_only("mp4"))
+    assert list(store.blobs.keys()) == []
+    assert me.count() == 0
+
+
+def test_deleting_a_pin_deletes_its_thumbnails(
+    store: pinsphere.PinStore, me: pinsphere.PinScope
+) -> None:
+    pin = me.upload(camera_jpeg((700, 500)))
+    assert list(store.blobs.keys("derived/"))
+    me.delete(pin.id)
+    assert list(store.blobs.keys()) == []
+
+
+def test_thumbnails_follow_the_pins_visibility(
+    store: pinsphere.PinStore, me: pinsphere.PinScope
+) -> None:
+    pin = me.upload(camera_jpeg((500, 400)))
+    with pytest.raises(errors.NotFound):
+        store.anonymous.open_thumbnail(pin.id)
+    link = me.create_link(pin.id, allow_download=False)
+    with store.open_link(link.token).open_thumbnail(pin.id, width=256) as preview:
+        assert preview.read(4) == b"RIFF"
+
+
+def test_derivation_can_be_turned_off(tmp_path: Path) -> None:
+    settings = FAST_SETTINGS.model_copy(update={"derive_media": False})
+    with pinsphere.open(tmp_path / "plain", settings=settings) as store:
+        me = store.as_user(store.users.create("bob", password="bob-password"))
+        pin = me.upload(camera_jpeg((400, 300)))
+        assert pin.thumbnails == ()
+        with pytest.raises(errors.NotFound):
+            me.open_thumbnail(pin.id)
