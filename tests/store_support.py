@@ -8,13 +8,25 @@ run must mean the PostgreSQL backend was really tested.
 
 from __future__ import annotations
 
+import logging
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pinsphere import PasswordHashing, StoreSettings
 
-__all__ = ["FAST_SETTINGS", "postgres_url", "require_postgres", "with_option"]
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
+
+__all__ = [
+    "FAST_SETTINGS",
+    "endpoint_of",
+    "postgres_url",
+    "require_postgres",
+    "start_moto",
+    "with_option",
+]
 
 # Argon2 at its real cost takes ~50 ms per hash; tests create many users.
 FAST_SETTINGS = StoreSettings(
@@ -59,3 +71,19 @@ def require_postgres(url: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{problem} (CI is set, so the PostgreSQL tests must run)")
     pytest.skip(problem)
+
+
+def start_moto(port: int = 0) -> ThreadedMotoServer:
+    """moto's S3 server on loopback, addressed through ``endpoint_url`` as MinIO would be."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server
+
+
+def endpoint_of(server: ThreadedMotoServer) -> str:
+    """The server's ``http://host:port``."""
+    host, port = server.get_host_and_port()
+    return f"http://{host}:{port}"

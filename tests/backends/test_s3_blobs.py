@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,22 +26,11 @@ from pinsphere.policy import AccessRule
 from pinsphere.query import Query
 from pinsphere.settings import StoreSettings
 from pinsphere.testing.blobs import BlobBackendSuite
+from store_support import endpoint_of, start_moto
 
 MIB = 1024 * 1024
 # The smallest block S3 allows, so that multipart uploads start at 5 MiB in these tests.
 FAST = "max_attempts=1&connect_timeout=2&read_timeout=10&block_size=5242880"
-
-
-def start_moto(port: int = 0) -> ThreadedMotoServer:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    return server
-
-
-def endpoint_of(server: ThreadedMotoServer) -> str:
-    host, port = server.get_host_and_port()
-    return f"http://{host}:{port}"
 
 
 @pytest.fixture(scope="module")
