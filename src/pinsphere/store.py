@@ -28,6 +28,13 @@ from pinsphere.backends.base import (
 )
 from pinsphere.cursors import decode_cursor, encode_cursor
 from pinsphere.derivation import DERIVED_PREFIX, DerivedMedia, derive_for_upload, thumbnail_key
+from pinsphere.direct_uploads import (
+    DEFAULT_EXPIRY,
+    DirectUpload,
+    receive_incoming,
+    start_direct_upload,
+    sweep_incoming,
+)
 from pinsphere.errors import (
     BackendUnavailable,
     InvalidInput,
@@ -97,6 +104,40 @@ def _check_text(value: str, what: str, limit: int) -> str:
 
 
 @dataclass(frozen=True)
+class _PinFields:
+    """A new pin's metadata, checked and normalised before any byte is stored."""
+
+    title: str
+    description: str
+    tags: tuple[str, ...]
+    visibility: Visibility
+    boards: tuple[str, ...]
+
+    @classmethod
+    def checked(
+        cls,
+        title: str,
+        description: str,
+        tags: Iterable[str],
+        board: str | Sequence[str] | None,
+        visibility: Visibility | str,
+    ) -> _PinFields:
+        """Check and normalise the arguments of an upload.
+
+        Raises:
+            InvalidInput: A tag, title, description, board name or visibility is malformed.
+        """
+        board_names = [board] if isinstance(board, str) else list(board or ())
+        return cls(
+            title=_check_text(title, "title", MAX_TITLE_LENGTH),
+            description=_check_text(description, "description", MAX_DESCRIPTION_LENGTH),
+            tags=normalize_tags(tags),
+            visibility=_check_visibility(visibility),
+            boards=tuple(normalize_board_name(name) for name in board_names),
+        )
+
+
+@dataclass(frozen=True)
 class SweepReport:
     """What :meth:`PinStore.sweep` removed.
 
@@ -104,11 +145,13 @@ class SweepReport:
         staged_removed: Abandoned partial writes.
         orphans_removed: Originals no pin used.
         derived_removed: Thumbnails and other derived files of pins that are gone.
+        incoming_removed: Direct uploads never finished (:mod:`pinsphere.direct_uploads`).
     """
 
     staged_removed: int
     orphans_removed: int
     derived_removed: int = 0
+    incoming_removed: int = 0
 
 
 class PinStore:
@@ -258,7 +301,8 @@ class PinStore:
 
     def sweep(self, *, older_than: timedelta = timedelta(hours=1)) -> SweepReport:
         """Remove stored files that no pin uses: abandoned partial writes, originals whose
-        last pin is gone, and derived files of deleted pins (after an interrupted delete).
+        last pin is gone, derived files of deleted pins (after an interrupted delete), and
+        direct uploads never finished.
 
         Files younger than ``older_than`` are left alone, since an upload in progress writes
         its file before it records its pin. Safe to run while the store is in use.
@@ -282,7 +326,13 @@ class PinStore:
             if self.metadata.get_pin(pin_id, everything) is None and self._older(key, cutoff):
                 self.blobs.delete(key)
                 derived += 1
-        return SweepReport(staged_removed=staged, orphans_removed=orphans, derived_removed=derived)
+        incoming = sweep_incoming(self.blobs, older_than)
+        return SweepReport(
+            staged_removed=staged,
+            orphans_removed=orphans,
+            derived_removed=derived,
+            incoming_removed=incoming,
+        )
 
     def _older(self, key: str, cutoff: datetime) -> bool:
         try:
@@ -399,13 +449,66 @@ class PinScope:
             InvalidInput: A tag, title or board name is malformed.
         """
         owner = self._require("upload")
-        title = _check_text(title, "title", MAX_TITLE_LENGTH)
-        description = _check_text(description, "description", MAX_DESCRIPTION_LENGTH)
-        clean_tags = normalize_tags(tags)
-        checked_visibility = _check_visibility(visibility)
-        board_names = [board] if isinstance(board, str) else list(board or ())
-        names = [normalize_board_name(name) for name in board_names]
+        fields = _PinFields.checked(title, description, tags, board, visibility)
+        return self._new_pin(owner, source, fields, keep_location=keep_location)
 
+    def start_direct_upload(
+        self, *, size: int | None = None, expires_in: timedelta = DEFAULT_EXPIRY
+    ) -> DirectUpload:
+        """Let the caller send a (large) file straight to the blob store; see
+        :mod:`pinsphere.direct_uploads`. Finish it with :meth:`finish_direct_upload`.
+
+        Args:
+            size: The file's size, if known: the store then accepts no more than that.
+            expires_in: How long the signed form stays valid (15 minutes by default).
+
+        Raises:
+            PermissionDenied: The caller may not upload.
+            TooLarge: ``size`` is over the upload limit.
+            InvalidInput: ``size`` or ``expires_in`` is out of range.
+            DirectUploadsUnsupported: The blob store cannot sign upload forms (a
+                :class:`BackendUnavailable`).
+        """
+        owner = self._require("upload")
+        store = self._store
+        return start_direct_upload(
+            store.blobs, store.settings, owner.id, size=size, expires_in=expires_in
+        )
+
+    def finish_direct_upload(
+        self,
+        upload_id: str,
+        *,
+        title: str = "",
+        description: str = "",
+        tags: Iterable[str] = (),
+        board: str | Sequence[str] | None = None,
+        visibility: Visibility | str = "private",
+        keep_location: bool = False,
+    ) -> Pin:
+        """Check the file the caller sent for a direct upload and make it a pin.
+
+        The object goes through the same pipeline as :meth:`upload` (the arguments are the
+        same), then is removed from where it waited; see :mod:`pinsphere.direct_uploads`.
+
+        Raises:
+            PermissionDenied: The caller may not upload.
+            NotFound: No such upload of the caller's (never sent, finished already, swept).
+            InvalidMedia: Not an allowed type, or corrupt (the object is deleted).
+            TooLarge: Over the size limit (the object is deleted).
+            InvalidInput: A tag, title or board name is malformed (the object is kept).
+        """
+        owner = self._require("upload")
+        fields = _PinFields.checked(title, description, tags, board, visibility)
+        store = self._store
+        with receive_incoming(store.blobs, store.settings, owner.id, upload_id) as source:
+            return self._new_pin(owner, source, fields, keep_location=keep_location)
+
+    def _new_pin(
+        self, owner: User, source: Source, fields: _PinFields, *, keep_location: bool
+    ) -> Pin:
+        """Store ``source`` and record it as a new pin (the body of :meth:`upload`, shared
+        with :mod:`pinsphere.direct_uploads`); permission and fields are checked already."""
         store = self._store
         stored = store_original(
             source, store.blobs, store.settings, is_referenced=store.blob_is_referenced
@@ -423,18 +526,18 @@ class PinScope:
                     is_referenced=store.blob_is_referenced,
                 )
                 stored = derived.original
-            boards = [self.boards._ensure(name) for name in names]
+            boards = [self.boards._ensure(name) for name in fields.boards]
             # The id carries the creation time, so the two always agree (to the millisecond).
             now = id_time(pin_id)
             pin = Pin(
                 id=encode_id(pin_id),
                 owner_id=owner.id,
                 owner=owner.username,
-                title=title,
-                description=description,
-                tags=clean_tags,
+                title=fields.title,
+                description=fields.description,
+                tags=fields.tags,
                 boards=tuple(sorted({board.name for board in boards})),
-                visibility=checked_visibility,
+                visibility=fields.visibility,
                 media=stored.media,
                 thumbnails=derived.thumbnails,
                 created_at=now,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import IO, ClassVar, Self, TypeVar
+from typing import IO, ClassVar, Literal, Self, TypeVar
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -51,6 +51,7 @@ __all__ = [
     "MetadataBackend",
     "MetadataCapabilities",
     "PinChanges",
+    "PresignedUpload",
     "RefreshTokenRecord",
     "UserBackend",
     "UserCapabilities",
@@ -537,6 +538,7 @@ class BlobCapabilities(BaseModel):
         atomic_commit: A committed blob appears whole or not at all.
         ranged_reads: Opened blobs support ``seek`` without reading what is skipped.
         presigned_urls: :meth:`BlobBackend.presigned_url` returns URLs.
+        presigned_uploads: :meth:`BlobBackend.presigned_upload` returns upload forms.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -544,6 +546,29 @@ class BlobCapabilities(BaseModel):
     atomic_commit: bool = True
     ranged_reads: bool = True
     presigned_urls: bool = False
+    presigned_uploads: bool = False
+
+
+class PresignedUpload(BaseModel):
+    """A signed form that lets a client send one object straight to the blob store.
+
+    The client sends ``fields`` and then the file (last) as a ``multipart/form-data``
+    ``POST`` to ``url``. The store itself enforces what was signed: the exact key, the size
+    range and the expiry.
+
+    Attributes:
+        url: Where to send the form.
+        fields: Form fields to send as they are, before the file.
+        method: The HTTP method (always ``POST`` so far).
+        expires_at: When the signature stops being accepted (UTC).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    fields: dict[str, str]
+    method: Literal["POST"] = "POST"
+    expires_at: datetime
 
 
 class BlobWriter(abc.ABC):
@@ -652,4 +677,24 @@ class BlobBackend(abc.ABC):
 
     def presigned_url(self, key: str, *, expires_in: int = 300) -> str | None:
         """A short-lived URL that reads the blob directly, where the store supports it."""
+        return None
+
+    def presigned_upload(
+        self, key: str, *, max_size: int, expires_in: int = 900
+    ) -> PresignedUpload | None:
+        """A short-lived signed form that writes one blob directly, where the store supports
+        it (``capabilities.presigned_uploads``).
+
+        The form is valid only for exactly ``key`` (never a prefix of keys) and for bodies of
+        1 to ``max_size`` bytes; the store refuses anything else. What arrives is not checked
+        in any other way: callers verify it before trusting it.
+
+        Args:
+            key: The one key the form may write.
+            max_size: The largest object accepted, in bytes.
+            expires_in: Seconds the form stays valid.
+
+        Returns:
+            The form, or ``None`` when the store cannot sign uploads.
+        """
         return None

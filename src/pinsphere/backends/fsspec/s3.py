@@ -11,7 +11,9 @@ missing bucket, refused credentials or an unreachable server fail at once with a
 Writes: see :mod:`pinsphere.backends.fsspec.s3_writer` (a small blob is one conditional
 ``PutObject``; a large one a multipart upload to ``.staging/`` then a server-side copy).
 Reads are s3fs files: ranged ``GET`` requests of ``chunk_size`` bytes, so ``seek`` skips
-what it skips. :meth:`S3BlobBackend.presigned_url` signs ``GET`` URLs locally (no request).
+what it skips. :meth:`S3BlobBackend.presigned_url` signs ``GET`` URLs locally (no request);
+:meth:`S3BlobBackend.presigned_upload` signs ``POST`` forms for one exact key and a size range
+(see :mod:`pinsphere.backends.fsspec.s3_presign`).
 
 Sweeping removes, older than the grace period: writers of this process that went idle
 (their buffered block is freed), incomplete multipart uploads and staged objects under
@@ -28,13 +30,14 @@ from typing import IO, Any, ClassVar, Self, cast
 
 import fsspec
 
-from pinsphere.backends.base import BlobCapabilities, BlobWriter
+from pinsphere.backends.base import BlobCapabilities, BlobWriter, PresignedUpload
 from pinsphere.backends.fsspec.backend import FsspecBlobBackend
 from pinsphere.backends.fsspec.keys import STAGING_FOLDER, validate_key
 from pinsphere.backends.fsspec.options import FsspecBlobOptions, parse_url, register_options_model
 from pinsphere.backends.fsspec.readers import TranslatingReader
 from pinsphere.backends.fsspec.s3_errors import s3_translated
 from pinsphere.backends.fsspec.s3_options import S3BlobOptions
+from pinsphere.backends.fsspec.s3_presign import presigned_post
 from pinsphere.backends.fsspec.s3_writer import S3Writer, staged_name, staged_time
 from pinsphere.backends.fsspec.timestamps import as_utc
 from pinsphere.errors import BackendUnavailable, InvalidInput, NotFound, UnknownBackend
@@ -76,7 +79,7 @@ class S3BlobBackend(FsspecBlobBackend):
     """
 
     capabilities: ClassVar[BlobCapabilities] = BlobCapabilities(
-        atomic_commit=True, ranged_reads=True, presigned_urls=True
+        atomic_commit=True, ranged_reads=True, presigned_urls=True, presigned_uploads=True
     )
     options: S3BlobOptions
 
@@ -308,6 +311,28 @@ class S3BlobBackend(FsspecBlobBackend):
             raise InvalidInput(f"expires_in is 1 to {MAX_PRESIGN_SECONDS} seconds")
         with self._translated(f"sign a URL for blob {key!r}"):
             return str(self.fs.url(f"{self.root}/{key}", expires=expires_in))
+
+    def presigned_upload(
+        self, key: str, *, max_size: int, expires_in: int = 900
+    ) -> PresignedUpload | None:
+        """A ``POST`` form that writes exactly ``key`` with 1 to ``max_size`` bytes, valid
+        for ``expires_in`` seconds (signed locally; see :mod:`.s3_presign`).
+
+        Raises:
+            InvalidInput: The key is bad, or ``max_size`` or ``expires_in`` is out of range.
+            BackendUnavailable: The form cannot be signed (no credentials, or ``anon=true``).
+        """
+        validate_key(key)
+        if self.options.anon:
+            raise BackendUnavailable("an anonymous (anon=true) S3 store cannot sign uploads")
+        with self._translated(f"sign an upload form for blob {key!r}"):
+            return presigned_post(
+                self.fs,
+                self.bucket,
+                self._object_key(key),
+                max_size=max_size,
+                expires_in=expires_in,
+            )
 
     # -- removing ---------------------------------------------------------------------------
 
