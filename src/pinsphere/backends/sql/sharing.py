@@ -102,9 +102,11 @@ def shared_condition(
 ) -> sa.ColumnElement[bool]:
     """ "The pin is shared with the user": directly, or through a share of a board that its
     owner put it on (never through someone else's board, which would leak the pin)."""
-    direct = sa.exists().where(pin_shares.c.user_id == user_id, pin_shares.c.pin_id == pin_id)
-    via_board = (
-        sa.select(sa.literal(1))
+    direct = _probe(
+        sa.select(_ONE).where(pin_shares.c.user_id == user_id, pin_shares.c.pin_id == pin_id)
+    )
+    via_board = _probe(
+        sa.select(_ONE)
         .select_from(
             board_pins.join(board_shares, board_shares.c.board_id == board_pins.c.board_id).join(
                 boards, boards.c.id == board_pins.c.board_id
@@ -115,16 +117,32 @@ def shared_condition(
             board_shares.c.user_id == user_id,
             boards.c.owner_id == owner_id,
         )
-        .exists()
     )
     return sa.or_(direct, via_board)
+
+
+_ONE: sa.ColumnClause[Any] = sa.literal_column("1")
+
+
+def _probe(select: sa.Select[Any]) -> sa.ColumnElement[bool]:
+    """A per-row probe: "does this correlated select find a row".
+
+    Written as ``(SELECT 1 … LIMIT 1) IS NOT NULL`` rather than ``EXISTS``: PostgreSQL drops
+    the LIMIT of an EXISTS and may then hash the whole share table of every user on every
+    search; a scalar subquery stays a primary-key probe of the rows the search reaches.
+    """
+    return select.limit(1).scalar_subquery().is_not(None)
 
 
 def board_shared_condition(
     user_id: sa.BindParameter[Any], board_id: sa.ColumnElement[Any]
 ) -> sa.ColumnElement[bool]:
     """ "The board is shared with the user"."""
-    return sa.exists().where(board_shares.c.user_id == user_id, board_shares.c.board_id == board_id)
+    return _probe(
+        sa.select(_ONE).where(
+            board_shares.c.user_id == user_id, board_shares.c.board_id == board_id
+        )
+    )
 
 
 def link_condition(
@@ -137,15 +155,14 @@ def link_condition(
     a pin on the link's board (``target`` is the board id) put there by the board's owner."""
     if kind == "pin":
         return pin_id == target
-    return (
-        sa.select(sa.literal(1))
+    return _probe(
+        sa.select(_ONE)
         .select_from(board_pins.join(boards, boards.c.id == board_pins.c.board_id))
         .where(
             board_pins.c.board_id == target,
             board_pins.c.pin_id == pin_id,
             boards.c.owner_id == owner_id,
         )
-        .exists()
     )
 
 
