@@ -15,10 +15,12 @@ only the backend a URL asks for.
 
 from __future__ import annotations
 
-from pinsphere.backends.base import BackendOptions, split_options
-from pinsphere.errors import InvalidInput
+from typing import ClassVar, Self
 
-__all__ = ["MemoryOptions", "parse_memory_url"]
+from pinsphere.backends.base import BackendOptions, split_options
+from pinsphere.errors import BackendUnavailable, InvalidInput
+
+__all__ = ["InMemory", "MemoryOptions", "parse_memory_url"]
 
 
 class MemoryOptions(BackendOptions):
@@ -42,3 +44,39 @@ def parse_memory_url(url: str) -> MemoryOptions:
         raise InvalidInput(f"not a memory:// URL: {url!r}")
     _, options = split_options(url, MemoryOptions)
     return options
+
+
+class InMemory:
+    """Opening, closing and health of an in-memory backend.
+
+    Subclasses name themselves in :attr:`backend_name` (for the closed-store message) and
+    call ``super().__init__()``.
+    """
+
+    backend_name: ClassVar[str]
+
+    def __init__(self) -> None:
+        self._closed = False
+
+    @classmethod
+    def from_url(cls, url: str) -> Self:
+        """Open a fresh, empty store for ``memory://``.
+
+        Raises:
+            InvalidInput: The URL is not ``memory://`` or carries options.
+        """
+        parse_memory_url(url)
+        return cls()
+
+    def close(self) -> None:
+        """Mark the store closed; :meth:`ping` fails afterwards, the data stays readable."""
+        self._closed = True
+
+    def ping(self) -> None:
+        """Check the store is open.
+
+        Raises:
+            BackendUnavailable: :meth:`close` was called.
+        """
+        if self._closed:
+            raise BackendUnavailable(f"the memory {self.backend_name} backend is closed")

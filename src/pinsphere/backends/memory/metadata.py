@@ -13,7 +13,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Self
 
 from pinsphere.backends.base import (
     BoardChanges,
@@ -21,9 +20,9 @@ from pinsphere.backends.base import (
     MetadataCapabilities,
     PinChanges,
 )
-from pinsphere.backends.memory import parse_memory_url
+from pinsphere.backends.memory import InMemory
 from pinsphere.backends.memory.sharing import MemorySharing, strongest
-from pinsphere.errors import BackendUnavailable, Conflict, InvalidInput, InvalidQuery, NotFound
+from pinsphere.errors import Conflict, InvalidInput, InvalidQuery, NotFound
 from pinsphere.ids import decode_id
 from pinsphere.models import AuditEvent, Board, Link, Pin, Share, ShareRole, TagCount, TargetKind
 from pinsphere.policy import AccessRule
@@ -53,7 +52,7 @@ _COMPARISONS: dict[str, Callable[[int, int], bool]] = {
 }
 
 
-class MemoryMetadataBackend(MetadataBackend):
+class MemoryMetadataBackend(InMemory, MetadataBackend):
     """Pins, tags and boards kept in process memory, guarded by one lock.
 
     Stored models are frozen pydantic objects, so handing them out cannot change what is
@@ -62,42 +61,20 @@ class MemoryMetadataBackend(MetadataBackend):
     caller asking.
     """
 
+    backend_name = "metadata"
     capabilities = MetadataCapabilities(
         transactions=True, full_text_index=False, shared_between_processes=False
     )
 
     def __init__(self) -> None:
         """Start with an empty store."""
+        super().__init__()
         # Re-entrant so that helpers may take the lock again inside a locked method.
         self._lock = threading.RLock()
         self._pins: dict[str, Pin] = {}
         self._boards: dict[str, Board] = {}
         self._board_pins: dict[str, set[str]] = {}
         self._sharing = MemorySharing()
-        self._closed = False
-
-    @classmethod
-    def from_url(cls, url: str) -> Self:
-        """Open a fresh, empty store for ``memory://``.
-
-        Raises:
-            InvalidInput: The URL is not ``memory://`` or carries options.
-        """
-        parse_memory_url(url)
-        return cls()
-
-    def close(self) -> None:
-        """Mark the store closed; :meth:`ping` fails afterwards, the data stays readable."""
-        self._closed = True
-
-    def ping(self) -> None:
-        """Check the store is open.
-
-        Raises:
-            BackendUnavailable: :meth:`close` was called.
-        """
-        if self._closed:
-            raise BackendUnavailable("the memory metadata backend is closed")
 
     # -- pins -------------------------------------------------------------------------------
 

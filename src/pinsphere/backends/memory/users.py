@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Self
 
 from pydantic import ValidationError
 
@@ -14,8 +13,8 @@ from pinsphere.backends.base import (
     UserCapabilities,
     UserChanges,
 )
-from pinsphere.backends.memory import parse_memory_url
-from pinsphere.errors import BackendUnavailable, Conflict, InvalidInput, NotFound
+from pinsphere.backends.memory import InMemory
+from pinsphere.errors import Conflict, InvalidInput, NotFound
 from pinsphere.models import ApiToken, User
 
 __all__ = ["MemoryUserBackend"]
@@ -24,46 +23,24 @@ __all__ = ["MemoryUserBackend"]
 _TAKEN = "the username or e-mail is already taken"
 
 
-class MemoryUserBackend(UserBackend):
+class MemoryUserBackend(InMemory, UserBackend):
     """User accounts kept in process memory, guarded by one lock.
 
     Usernames and e-mails are compared by ``str.casefold``. Users are frozen models, so
     handing them out cannot change what is stored.
     """
 
+    backend_name = "user"
     capabilities = UserCapabilities(shared_between_processes=False)
 
     def __init__(self) -> None:
         """Start with no accounts."""
+        super().__init__()
         self._lock = threading.Lock()
         self._users: dict[str, User] = {}
         self._password_hashes: dict[str, str | None] = {}
         self._refresh: dict[str, RefreshTokenRecord] = {}
         self._api_tokens: dict[str, tuple[ApiToken, str]] = {}
-        self._closed = False
-
-    @classmethod
-    def from_url(cls, url: str) -> Self:
-        """Open a fresh, empty store for ``memory://``.
-
-        Raises:
-            InvalidInput: The URL is not ``memory://`` or carries options.
-        """
-        parse_memory_url(url)
-        return cls()
-
-    def close(self) -> None:
-        """Mark the store closed; :meth:`ping` fails afterwards, the data stays readable."""
-        self._closed = True
-
-    def ping(self) -> None:
-        """Check the store is open.
-
-        Raises:
-            BackendUnavailable: :meth:`close` was called.
-        """
-        if self._closed:
-            raise BackendUnavailable("the memory user backend is closed")
 
     def create_user(self, user: User, password_hash: str | None) -> User:
         """Store a new user.
