@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,3 +132,52 @@ def test_scheme_of() -> None:
 
 def test_hookimpl_is_exported() -> None:
     assert pinsphere.hookimpl is hookspecs.hookimpl
+
+
+class LabelPlugin:
+    """Derives a small JSON file from every image."""
+
+    @hookspecs.hookimpl
+    def pinsphere_derivatives(
+        self, pin_id: str, media: pinsphere.Media, original: io.BufferedIOBase
+    ) -> list[hookspecs.Derivative]:
+        head = original.read(4)
+        data = f'{{"pin": "{pin_id}", "head": "{head.hex()}"}}'.encode()
+        return [hookspecs.Derivative("labels.json", "application/json", data)]
+
+
+class BrokenPlugin:
+    @hookspecs.hookimpl
+    def pinsphere_derivatives(
+        self, pin_id: str, media: pinsphere.Media, original: io.BufferedIOBase
+    ) -> list[hookspecs.Derivative]:
+        raise RuntimeError("this plugin is broken")
+
+
+def test_plugins_derive_files_served_under_the_pins_permissions() -> None:
+    from pinsphere.testing.media import png_bytes
+    from store_support import FAST_SETTINGS
+
+    get_hooks().manager.register(BrokenPlugin(), name="broken")
+    get_hooks().manager.register(LabelPlugin(), name="labels")
+    with pinsphere.open(
+        metadata="memory://", users="memory://", blobs="memory://", settings=FAST_SETTINGS
+    ) as store:
+        me = store.as_user(store.users.create("alice", password="alice-password"))
+        pin = me.upload(png_bytes())  # the broken plugin does not fail the upload
+        with me.open_derivative(pin.id, "labels.json") as labels:
+            assert labels.read() == f'{{"pin": "{pin.id}", "head": "89504e47"}}'.encode()
+        with pytest.raises(errors.NotFound):
+            store.anonymous.open_derivative(pin.id, "labels.json")
+        with pytest.raises(errors.NotFound):
+            me.open_derivative(pin.id, "missing.json")
+        with pytest.raises(errors.InvalidInput):
+            me.open_derivative(pin.id, "../originals")
+        me.delete(pin.id)
+        assert list(store.blobs.keys()) == []
+
+
+def test_derivative_names_are_checked() -> None:
+    for bad in ("", "UPPER", "a/b", "../x", "x" * 65):
+        with pytest.raises(ValueError, match="derivative name"):
+            hookspecs.Derivative(bad, "text/plain", b"")

@@ -5,7 +5,8 @@ Runs inline in the upload, after the original is stored and before the pin is re
 a pin never exists without its derived media, and a file the decoders refuse (a bomb, a
 video without a picture) fails the upload with :class:`~pinsphere.errors.InvalidMedia`.
 
-Keys: thumbnails at ``derived/<pin id>/<width>.webp``, removed with the pin. When the
+Keys: thumbnails at ``derived/<pin id>/<width>.webp`` and plugins' derivatives (the
+``pinsphere_derivatives`` hook) at ``derived/<pin id>/extra/<name>``, removed with the pin. When the
 original carries identifying metadata (GPS, serial numbers, owner names), the cleaned copy
 *becomes* the stored original — with its own digest, so identical cleaned uploads still share
 one blob — unless the owner opts in to keep the location, which keeps the GPS block only.
@@ -18,13 +19,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from pinsphere.backends.base import BlobBackend
+from pinsphere.errors import InvalidInput
+from pinsphere.hookspecs import DERIVATIVE_NAME
 from pinsphere.media.containers import REWRITABLE
 from pinsphere.media.exif import strip_identifying
 from pinsphere.media.pipeline import Derived, derive
+from pinsphere.plugins import get_hooks
 from pinsphere.settings import StoreSettings
 from pinsphere.upload import StoredOriginal, original_key
 
-__all__ = ["DERIVED_PREFIX", "DerivedMedia", "derive_for_upload", "thumbnail_key"]
+__all__ = [
+    "DERIVED_PREFIX",
+    "DerivedMedia",
+    "derivative_key",
+    "derive_for_upload",
+    "thumbnail_key",
+]
 
 DERIVED_PREFIX = "derived/"
 """Where derived assets live in the blob store, one folder per pin."""
@@ -33,6 +43,17 @@ DERIVED_PREFIX = "derived/"
 def thumbnail_key(pin_id: str, width: int) -> str:
     """The blob key of a pin's thumbnail of one width."""
     return f"{DERIVED_PREFIX}{pin_id}/{width}.webp"
+
+
+def derivative_key(pin_id: str, name: str) -> str:
+    """The blob key of a plugin-made derivative of a pin.
+
+    Raises:
+        InvalidInput: The name is not 1-64 of ``a-z 0-9 . _ -`` (starting alphanumeric).
+    """
+    if not isinstance(name, str) or not DERIVATIVE_NAME.fullmatch(name):
+        raise InvalidInput(f"not a derivative name: {name!r}")
+    return f"{DERIVED_PREFIX}{pin_id}/extra/{name}"
 
 
 @dataclass
@@ -130,10 +151,13 @@ def derive_for_upload(
             outcome.original = _strip(
                 blobs, stored, keep_location=keep_location, is_referenced=is_referenced
             )
-        for thumbnail in derived.thumbnails:
-            key = thumbnail_key(pin_id, thumbnail.width)
+        files = [(thumbnail_key(pin_id, t.width), t.data) for t in derived.thumbnails]
+        with blobs.open(outcome.original.key) as original:
+            extras = get_hooks().derivatives(pin_id, outcome.original.media, original)
+        files += [(derivative_key(pin_id, extra.name), extra.data) for extra in extras]
+        for key, data in files:
             with blobs.writer() as writer:
-                thumbnail.write_to(writer)
+                writer.write(data)
                 writer.commit(key)
             outcome.written.append(key)
     except BaseException:

@@ -7,12 +7,16 @@ names) blocks plugins, built-ins included.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+from typing import IO
 
 import pluggy
 
 from pinsphere import hookspecs
+from pinsphere.hookspecs import Derivative
+from pinsphere.models import Media
 from pinsphere.registry import BackendRegistry
 
 __all__ = ["DEFAULT_PLUGINS", "PluginHooks", "get_hooks", "reset_plugins"]
@@ -22,6 +26,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
 )
 """Built-in plugins as (plugin name, module) pairs."""
 
+_log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _hooks: PluginHooks | None = None
 
@@ -46,6 +51,22 @@ class PluginHooks:
             self.manager.hook.pinsphere_register_backends(registry=registry)
             self._registry = registry
         return self._registry
+
+    def derivatives(self, pin_id: str, media: Media, original: IO[bytes]) -> list[Derivative]:
+        """Every plugin's derivatives of a new pin; a failing plugin is logged and skipped."""
+        found: list[Derivative] = []
+        # Each plugin is called on its own (not through the hook caller) so that one
+        # plugin's failure is isolated and the file is rewound for the next.
+        for impl in self.manager.hook.pinsphere_derivatives.get_hookimpls():
+            original.seek(0)
+            try:
+                made = impl.function(pin_id=pin_id, media=media, original=original)
+            except Exception:  # a plugin's bug must not fail the upload
+                _log.exception("plugin %s failed to derive files", impl.plugin_name)
+                continue
+            if isinstance(made, list):
+                found.extend(item for item in made if isinstance(item, Derivative))
+        return found
 
     def plugin_names(self) -> list[str]:
         """Names of the loaded plugins, sorted."""

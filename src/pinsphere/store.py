@@ -27,7 +27,13 @@ from pinsphere.backends.base import (
     UserBackend,
 )
 from pinsphere.cursors import decode_cursor, encode_cursor
-from pinsphere.derivation import DERIVED_PREFIX, DerivedMedia, derive_for_upload, thumbnail_key
+from pinsphere.derivation import (
+    DERIVED_PREFIX,
+    DerivedMedia,
+    derivative_key,
+    derive_for_upload,
+    thumbnail_key,
+)
 from pinsphere.direct_uploads import (
     DEFAULT_EXPIRY,
     DirectUpload,
@@ -602,6 +608,17 @@ class PinScope:
             raise NotFound("this pin has no thumbnails")
         return self._store.blobs.open(thumbnail_key(pin.id, nearest))
 
+    def open_derivative(self, pin_id: str, name: str) -> IO[bytes]:
+        """Open a file a plugin derived from the pin (the ``pinsphere_derivatives`` hook),
+        under the same checks as the original.
+
+        Raises:
+            NotFound: The pin is not visible, or has no derivative of that name.
+            InvalidInput: ``name`` is not a derivative name.
+        """
+        pin = self.get(pin_id)
+        return self._store.blobs.open(derivative_key(pin.id, name))
+
     def can(self, action: Action) -> bool:
         """Whether the caller may do ``action`` at all (``upload``, ``share``,
         ``manage_users``...), before naming any object — e.g. to refuse an upload before
@@ -674,8 +691,9 @@ class PinScope:
         deleted = store.metadata.delete_pin(pin_id)
         if deleted is None:
             raise NotFound("no such pin")
-        for width in deleted.thumbnails:
-            store.blobs.delete(thumbnail_key(deleted.id, width))
+        # Everything derived from it: thumbnails and plugins' derivatives.
+        for key in list(store.blobs.keys(f"{DERIVED_PREFIX}{deleted.id}/")):
+            store.blobs.delete(key)
         if not store.blob_is_referenced(deleted.media.sha256):
             store.blobs.delete(original_key(deleted.media.sha256))
 
