@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import IO
 
@@ -183,7 +183,8 @@ def receive_incoming(
 
     The object is deleted when the block succeeds, and when it fails with
     :class:`~pinsphere.errors.InvalidInput` (a refused file: wrong type, corrupt, too large);
-    any other failure leaves it for a retry (the sweeper removes it in the end).
+    any other failure leaves it for a retry (the sweeper removes it in the end), and so does
+    a deletion that fails.
 
     Args:
         blobs: The store's blob backend.
@@ -211,9 +212,16 @@ def receive_incoming(
         with blobs.open(key) as source:
             yield source
     except InvalidInput:
-        blobs.delete(key)
+        _remove(blobs, key)
         raise
-    blobs.delete(key)
+    _remove(blobs, key)
+
+
+def _remove(blobs: BlobBackend, key: str) -> None:
+    # The outcome (a pin, or the refusal) is what the caller must hear; an object that
+    # cannot be removed now is removed by the sweeper later.
+    with suppress(BackendUnavailable):
+        blobs.delete(key)
 
 
 def sweep_incoming(blobs: BlobBackend, older_than: timedelta) -> int:
