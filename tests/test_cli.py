@@ -75,4 +75,6 @@ def test_db_upgrade_status_and_check(run: Invoke) -> None:
     status = run("db", "status").output
     assert "not created" not in status
     assert run("check").output.strip() == "ok"
-    assert "removed 0 partial writes, 0 unused originals and 0 derived" in run("sweep").output
+    swept = run("sweep").output
+    assert "removed 0 partial writes, 0 unused originals, 0 derived" in swept
+    assert "0 unfinished direct uploads" in swept

@@ -205,8 +205,9 @@ def sweep(ctx: click.Context, older_than: int) -> None:
         report = store.sweep(older_than=timedelta(seconds=older_than))
     click.echo(
         f"removed {report.staged_removed} partial writes, "
-        f"{report.orphans_removed} unused originals and "
-        f"{report.derived_removed} derived files of deleted pins"
+        f"{report.orphans_removed} unused originals, "
+        f"{report.derived_removed} derived files of deleted pins and "
+        f"{report.incoming_removed} unfinished direct uploads"
     )
 
 

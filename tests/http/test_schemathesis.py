@@ -76,12 +76,14 @@ MEMBER = {
 }
 
 # Deleting the account or changing its password would sign the member out for good, and
-# Google sign-in is not configured here; the other tests cover them.
+# Google sign-in is not configured here; direct-to-bucket uploads need an S3 store (on this
+# memory store they are a documented 501). The other tests cover them.
 schema = (
     schemathesis.openapi.from_asgi("/openapi.json", APP)
     .exclude(method="DELETE", path="/api/v1/users/me")
     .exclude(method="POST", path="/api/v1/users/me/password")
     .exclude(path_regex=r"^/api/v1/auth/google/")
+    .exclude(path_regex=r"^/api/v1/uploads")
 )
 
 BOUNDED = settings(
