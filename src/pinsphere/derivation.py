@@ -1,9 +1,12 @@
 """What an upload derives and stores beside its original: thumbnails, a placeholder, the
 media facts, and — privacy by default — a copy of the original without identifying metadata.
 
-Runs inline in the upload, after the original is stored and before the pin is recorded, so
-a pin never exists without its derived media, and a file the decoders refuse (a bomb, a
-video without a picture) fails the upload with :class:`~pinsphere.errors.InvalidMedia`.
+By default (:func:`derive_for_upload`) it runs inline in the upload, after the original is
+stored and before the pin is recorded, so a pin never exists without its derived media, and
+a file the decoders refuse (a bomb, a video without a picture) fails the upload with
+:class:`~pinsphere.errors.InvalidMedia`. With background processing the upload only strips
+(:func:`strip_for_upload`, cheap, never deferred) and a worker later calls
+:func:`derive_media`, recording the outcome in the pin's ``processing`` state.
 
 Keys: thumbnails at ``derived/<pin id>/<width>.webp`` and plugins' derivatives (the
 ``pinsphere_derivatives`` hook) at ``derived/<pin id>/extra/<name>``, removed with the pin. When the
@@ -22,7 +25,7 @@ from pinsphere.backends.base import BlobBackend
 from pinsphere.errors import InvalidInput
 from pinsphere.hookspecs import DERIVATIVE_NAME
 from pinsphere.media.containers import REWRITABLE
-from pinsphere.media.exif import strip_identifying
+from pinsphere.media.exif import read_exif, strip_identifying
 from pinsphere.media.pipeline import Derived, derive
 from pinsphere.plugins import get_hooks
 from pinsphere.settings import StoreSettings
@@ -33,6 +36,8 @@ __all__ = [
     "DerivedMedia",
     "derivative_key",
     "derive_for_upload",
+    "derive_media",
+    "strip_for_upload",
     "thumbnail_key",
 ]
 
@@ -117,6 +122,100 @@ def _with_facts(stored: StoredOriginal, derived: Derived) -> StoredOriginal:
     return replace(stored, media=stored.media.model_copy(update=updates))
 
 
+def _derive(blobs: BlobBackend, stored: StoredOriginal, settings: StoreSettings) -> Derived:
+    with blobs.open(stored.key) as original:
+        return derive(original, stored.media, settings.media)
+
+
+def _write_files(
+    blobs: BlobBackend,
+    pin_id: str,
+    stored: StoredOriginal,
+    derived: Derived,
+    written: list[str],
+) -> None:
+    """Write the thumbnails and the plugins' derivatives, noting each key in ``written``
+    as soon as it exists (so a failure part-way can remove exactly those)."""
+    files = [(thumbnail_key(pin_id, t.width), t.data) for t in derived.thumbnails]
+    with blobs.open(stored.key) as original:
+        extras = get_hooks().derivatives(pin_id, stored.media, original)
+    files += [(derivative_key(pin_id, extra.name), extra.data) for extra in extras]
+    for key, data in files:
+        with blobs.writer() as writer:
+            writer.write(data)
+            writer.commit(key)
+        written.append(key)
+
+
+def strip_for_upload(
+    blobs: BlobBackend,
+    stored: StoredOriginal,
+    *,
+    keep_location: bool,
+    is_referenced: Callable[[str], bool],
+) -> StoredOriginal:
+    """Replace a stored original that carries identifying metadata by a cleaned copy.
+
+    Reads only the metadata blocks, never the pixels, so it stays in the upload even when
+    the rest of the derivation runs later (:func:`derive_media`): nobody may ever be served
+    a location the owner did not choose to share.
+
+    Args:
+        blobs: The blob store.
+        stored: The original as the upload stored it.
+        keep_location: The owner's opt-in to keep the GPS position.
+        is_referenced: Whether an existing pin uses a digest (so a shared blob is kept).
+
+    Returns:
+        The original to record: ``stored`` itself when nothing needed removing.
+
+    Raises:
+        InvalidMedia: The container structure is malformed.
+    """
+    if stored.media.mime_type not in REWRITABLE:
+        return stored
+    with blobs.open(stored.key) as original:
+        facts = read_exif(original, stored.media.mime_type)
+    if not facts.identifying:
+        return stored
+    return _strip(blobs, stored, keep_location=keep_location, is_referenced=is_referenced)
+
+
+def derive_media(
+    blobs: BlobBackend, stored: StoredOriginal, pin_id: str, settings: StoreSettings
+) -> DerivedMedia:
+    """Derive and store a pin's thumbnails, plugins' derivatives and media facts, leaving the
+    original as it is (strip it first with :func:`strip_for_upload`).
+
+    Writing the same keys again is harmless, so this may run again for a pin whose earlier
+    attempt failed or was interrupted.
+
+    Args:
+        blobs: The blob store.
+        stored: The pin's (already cleaned) original.
+        pin_id: The pin's id.
+        settings: The store's settings (``media``: widths, bounds).
+
+    Returns:
+        The original with the derived facts filled into its media, and the keys written.
+        On an exception, whatever this call wrote is already removed.
+
+    Raises:
+        InvalidMedia: The file cannot be decoded within the configured bounds.
+    """
+    outcome = DerivedMedia(original=stored)
+    try:
+        derived = _derive(blobs, stored, settings)
+        _write_files(blobs, pin_id, stored, derived, outcome.written)
+    except BaseException:
+        for key in outcome.written:
+            blobs.delete(key)
+        raise
+    outcome.original = _with_facts(stored, derived)
+    outcome.thumbnails = derived.widths
+    return outcome
+
+
 def derive_for_upload(
     blobs: BlobBackend,
     stored: StoredOriginal,
@@ -126,7 +225,7 @@ def derive_for_upload(
     keep_location: bool,
     is_referenced: Callable[[str], bool],
 ) -> DerivedMedia:
-    """Derive and store a new pin's media.
+    """Derive and store a new pin's media, stripping the original, all in the upload.
 
     Args:
         blobs: The blob store.
@@ -145,21 +244,14 @@ def derive_for_upload(
     """
     outcome = DerivedMedia(original=stored)
     try:
-        with blobs.open(stored.key) as original:
-            derived = derive(original, stored.media, settings.media)
+        # Decoding comes first: it reads the EXIF facts too, so the strip needs no second
+        # pass over the metadata, and a file that does not decode is refused before any copy.
+        derived = _derive(blobs, stored, settings)
         if derived.exif.identifying and stored.media.mime_type in REWRITABLE:
             outcome.original = _strip(
                 blobs, stored, keep_location=keep_location, is_referenced=is_referenced
             )
-        files = [(thumbnail_key(pin_id, t.width), t.data) for t in derived.thumbnails]
-        with blobs.open(outcome.original.key) as original:
-            extras = get_hooks().derivatives(pin_id, outcome.original.media, original)
-        files += [(derivative_key(pin_id, extra.name), extra.data) for extra in extras]
-        for key, data in files:
-            with blobs.writer() as writer:
-                writer.write(data)
-                writer.commit(key)
-            outcome.written.append(key)
+        _write_files(blobs, pin_id, outcome.original, derived, outcome.written)
     except BaseException:
         for key in outcome.written:
             blobs.delete(key)

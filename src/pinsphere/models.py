@@ -12,6 +12,7 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "PROCESSING_STATES",
     "ROLES",
     "SHARE_ROLES",
     "VISIBILITIES",
@@ -24,6 +25,7 @@ __all__ = [
     "NewLink",
     "Page",
     "Pin",
+    "ProcessingState",
     "Role",
     "Scope",
     "Share",
@@ -51,6 +53,12 @@ SHARE_ROLES: tuple[ShareRole, ...] = ("viewer", "editor")
 
 TargetKind = Literal["pin", "board"]
 """What a share or a link is for."""
+
+ProcessingState = Literal["pending", "ready", "failed"]
+"""Whether a pin's derived media (thumbnails, placeholder, facts) exist yet: still to be made
+by a background worker, made, or given up on until a retry."""
+
+PROCESSING_STATES: tuple[ProcessingState, ...] = ("pending", "ready", "failed")
 
 Scope = Literal["read", "write"]
 """What an API token may do: read only, or read and change."""
@@ -127,6 +135,8 @@ class Pin(BaseModel):
         visibility: ``private``, ``internal`` or ``public``.
         media: Facts about the file.
         thumbnails: Widths of the derived thumbnails available.
+        processing: ``ready`` once the derived media exist; ``pending`` while a background
+            worker makes them, ``failed`` when it could not (a retry may still succeed).
         created_at: Upload time (UTC).
         updated_at: Last metadata change (UTC).
     """
@@ -143,6 +153,7 @@ class Pin(BaseModel):
     visibility: Visibility = "private"
     media: Media
     thumbnails: tuple[int, ...] = ()
+    processing: ProcessingState = "ready"
     created_at: datetime
     updated_at: datetime
 

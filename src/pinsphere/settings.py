@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -42,6 +43,10 @@ class StoreSettings(BaseModel):
         derive_media: Make thumbnails and placeholders, read media facts and strip
             identifying metadata at upload (off: originals only).
         media: Thumbnail widths, encoding and decoding bounds.
+        processing: ``inline`` (default): an upload returns once its thumbnails exist.
+            ``background``: it returns once the original is stored, checked and stripped,
+            with the pin ``pending``; a worker pool of the store derives the rest.
+        processing_workers: Threads of that pool.
         password_hashing: Argon2id parameters.
     """
 
@@ -56,6 +61,8 @@ class StoreSettings(BaseModel):
     refresh_token_lifetime: timedelta = Field(default=timedelta(days=30), gt=timedelta(0))
     derive_media: bool = True
     media: DeriveSettings = DeriveSettings()
+    processing: Literal["inline", "background"] = "inline"
+    processing_workers: int = Field(default=2, ge=1)
     password_hashing: PasswordHashing = PasswordHashing()
 
     @classmethod
@@ -65,6 +72,8 @@ class StoreSettings(BaseModel):
         ``PINSPHERE_MAX_UPLOAD_BYTES``, ``PINSPHERE_ALLOWED_TYPES`` (comma-separated),
         ``PINSPHERE_MAX_IMAGE_PIXELS``, ``PINSPHERE_CHUNK_SIZE``, ``PINSPHERE_MAX_PAGE_SIZE``,
         ``PINSPHERE_MIN_PASSWORD_LENGTH``, ``PINSPHERE_REFRESH_TOKEN_LIFETIME`` (seconds),
+        ``PINSPHERE_PROCESSING`` (``inline`` or ``background``),
+        ``PINSPHERE_PROCESSING_WORKERS``,
         ``PINSPHERE_ARGON2_TIME_COST``, ``PINSPHERE_ARGON2_MEMORY_KIB``,
         ``PINSPHERE_ARGON2_PARALLELISM``. Every worker of a service reads the same variables,
         so they all apply the same limits.
@@ -109,6 +118,8 @@ _ENV_FIELDS = (
     "max_page_size",
     "min_password_length",
     "refresh_token_lifetime",
+    "processing",
+    "processing_workers",
 )
 _ARGON2_ENV = {
     "time_cost": "TIME_COST",

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
+import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Literal
@@ -32,6 +36,8 @@ from pinsphere.derivation import (
     DerivedMedia,
     derivative_key,
     derive_for_upload,
+    derive_media,
+    strip_for_upload,
     thumbnail_key,
 )
 from pinsphere.direct_uploads import (
@@ -73,7 +79,13 @@ from pinsphere.sessions import RefreshTokens
 from pinsphere.settings import StoreSettings
 from pinsphere.sharing import Sharing
 from pinsphere.tags import normalize_board_name, normalize_tag, normalize_tags
-from pinsphere.upload import ORIGINALS_PREFIX, Source, original_key, store_original
+from pinsphere.upload import (
+    ORIGINALS_PREFIX,
+    Source,
+    StoredOriginal,
+    original_key,
+    store_original,
+)
 
 if TYPE_CHECKING:
     from pinsphere.links import LinkScope
@@ -82,6 +94,8 @@ __all__ = ["BoardManager", "PinScope", "PinStore", "SweepReport"]
 
 MAX_TITLE_LENGTH = 300
 MAX_DESCRIPTION_LENGTH = 10_000
+
+_log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -192,6 +206,11 @@ class PinStore:
         self.audit = AuditLog(metadata)
         self.users = UserManager(users, self.settings, self.passwords, self.audit)
         self.refresh_tokens = RefreshTokens(users, self.settings.refresh_token_lifetime)
+        # The background pool is made on first use: most stores (inline processing, the
+        # command line) never need a thread.
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._in_flight: dict[str, Future[bool]] = {}
 
     def as_user(self, user: User | str) -> PinScope:
         """A scope in which every call is checked as ``user``.
@@ -350,8 +369,135 @@ class PinStore:
         """Whether any pin's original has this digest."""
         return self.metadata.count_blob_references(sha256) > 0
 
+    # -- processing derived media ---------------------------------------------------------
+
+    def _submit(self, pin_id: str) -> None:
+        """Queue the derivation of a pending pin on the store's worker pool."""
+        with self._pool_lock:
+            if pin_id in self._in_flight:
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.settings.processing_workers,
+                    thread_name_prefix="pinsphere-derive",
+                )
+            future = self._pool.submit(self._process_by_id, pin_id)
+            self._in_flight[pin_id] = future
+        future.add_done_callback(lambda _: self._forget(pin_id, future))
+
+    def _forget(self, pin_id: str, future: Future[bool]) -> None:
+        with self._pool_lock:
+            if self._in_flight.get(pin_id) is future:
+                del self._in_flight[pin_id]
+
+    def _process_by_id(self, pin_id: str) -> bool:
+        pin = self.metadata.get_pin(pin_id, AccessRule(everything=True))
+        return pin is not None and self._process(pin)
+
+    def _process(self, pin: Pin) -> bool:
+        """Derive a pin's media and record them with ``processing="ready"``.
+
+        Returns:
+            Whether the pin is now ready. A failure is logged and recorded as ``failed``
+            (never raised: this runs on worker threads and in batch retries).
+        """
+        stored = StoredOriginal(media=pin.media, key=original_key(pin.media.sha256), created=False)
+        try:
+            derived = derive_media(self.blobs, stored, pin.id, self.settings)
+        except Exception:
+            _log.exception("deriving the media of pin %s failed", pin.id)
+            with contextlib.suppress(PinsphereError):
+                self.metadata.update_pin(pin.id, PinChanges(processing="failed", updated_at=_now()))
+            return False
+        media = derived.original.media
+        changes = PinChanges(
+            thumbnails=derived.thumbnails,
+            blurhash=media.blurhash,
+            duration=media.duration,
+            width=media.width,
+            height=media.height,
+            processing="ready",
+            updated_at=_now(),
+        )
+        try:
+            updated = self.metadata.update_pin(pin.id, changes)
+        except BaseException:
+            self._remove(derived.written)
+            raise
+        if updated is None:
+            # Deleted while this ran: its delete removed the files it could see, these
+            # were written after; nothing may outlive the pin.
+            self._remove(derived.written)
+            return False
+        return True
+
+    def _remove(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            with contextlib.suppress(NotFound):
+                self.blobs.delete(key)
+
+    def process_pending(
+        self, limit: int = 100, *, stale_after: timedelta = timedelta(minutes=10)
+    ) -> int:
+        """Derive the media of pins left ``pending`` or ``failed``, here and now.
+
+        For a worker process or a cron job: ``failed`` pins are retried (a transient error,
+        a plugin fixed since), ``pending`` ones were left by a process that stopped before
+        its pool got to them. A pending pin younger than ``stale_after`` is left alone, as
+        it is most likely still queued in the process that uploaded it.
+
+        Args:
+            limit: At most this many pins are processed.
+            stale_after: How old a pending pin must be to count as abandoned.
+
+        Returns:
+            How many pins became ``ready``.
+        """
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        cutoff = _now() - stale_after
+        pending = [
+            pin
+            for pin in self.metadata.pins_in_state("pending", limit=limit)
+            if pin.created_at <= cutoff
+        ]
+        candidates = pending + (
+            self.metadata.pins_in_state("failed", limit=limit - len(pending))
+            if len(pending) < limit
+            else []
+        )
+        ready = 0
+        for pin in candidates:
+            with self._pool_lock:
+                busy = pin.id in self._in_flight
+            if not busy and self._process(pin):
+                ready += 1
+        return ready
+
+    def wait_for_processing(self, timeout: float | None = None) -> bool:
+        """Wait until the worker pool has derived every pin queued so far.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits as long as it takes.
+
+        Returns:
+            Whether the pool was idle in time.
+        """
+        with self._pool_lock:
+            queued = list(self._in_flight.values())
+        _, not_done = wait_for_futures(queued, timeout=timeout)
+        return not not_done
+
     def close(self) -> None:
-        """Release every backend's connections."""
+        """Release every backend's connections.
+
+        Derivations already running finish first; those still queued are dropped and their
+        pins stay ``pending`` for :meth:`process_pending`.
+        """
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         errors: list[BaseException] = []
         for backend in (self.metadata, self.user_backend, self.blobs):
             try:
@@ -520,9 +666,17 @@ class PinScope:
             source, store.blobs, store.settings, is_referenced=store.blob_is_referenced
         )
         derived = DerivedMedia(original=stored)
+        background = store.settings.derive_media and store.settings.processing == "background"
         try:
             pin_id = new_id()
-            if store.settings.derive_media:
+            if background:
+                stored = strip_for_upload(
+                    store.blobs,
+                    stored,
+                    keep_location=keep_location,
+                    is_referenced=store.blob_is_referenced,
+                )
+            elif store.settings.derive_media:
                 derived = derive_for_upload(
                     store.blobs,
                     stored,
@@ -546,6 +700,7 @@ class PinScope:
                 visibility=fields.visibility,
                 media=stored.media,
                 thumbnails=derived.thumbnails,
+                processing="pending" if background else "ready",
                 created_at=now,
                 updated_at=now,
             )
@@ -563,6 +718,8 @@ class PinScope:
             if stored.created and not store.blob_is_referenced(stored.media.sha256):
                 store.blobs.delete(stored.key)
             raise
+        if background:
+            store._submit(pin.id)
         return pin
 
     def get(self, pin_id: str) -> Pin:
@@ -577,6 +734,30 @@ class PinScope:
         if pin is None:
             raise NotFound("no such pin")
         return pin
+
+    def retry_processing(self, pin_id: str) -> Pin:
+        """Derive a pin's media again, after it ``failed`` (or was left ``pending``).
+
+        With background processing the pin goes back to ``pending`` and the worker pool
+        takes it; inline, it is derived before this returns. A ``ready`` pin is returned
+        as it is.
+
+        Raises:
+            NotFound: Not visible to the caller.
+            PermissionDenied: The caller is neither its owner nor an admin.
+        """
+        pin = self.get(pin_id)
+        # Owners and admins only, as for deleting: a retry spends the server's time.
+        self._require("delete", pin)
+        if pin.processing == "ready":
+            return pin
+        store = self._store
+        if store.settings.processing == "background":
+            store.metadata.update_pin(pin.id, PinChanges(processing="pending", updated_at=_now()))
+            store._submit(pin.id)
+        else:
+            store._process(pin)
+        return self.get(pin_id)
 
     def open(self, pin_id: str) -> IO[bytes]:
         """Open the pin's original for streaming reads (seekable where the backend allows).

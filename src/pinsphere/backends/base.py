@@ -32,6 +32,7 @@ from pinsphere.models import (
     Board,
     Link,
     Pin,
+    ProcessingState,
     Share,
     ShareRole,
     TagCount,
@@ -112,7 +113,9 @@ class PinChanges(BaseModel):
     """A partial update of a pin; ``None`` means leave as it is.
 
     Tag changes are applied by the backend atomically, so two concurrent updates that add
-    different tags both take effect.
+    different tags both take effect. The media facts that derivation learns (``blurhash``,
+    ``duration``, ``width``, ``height``) may change; ``size`` and ``sha256`` name the stored
+    original and never do.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -124,7 +127,21 @@ class PinChanges(BaseModel):
     remove_tags: tuple[str, ...] = ()
     thumbnails: tuple[int, ...] | None = None
     blurhash: str | None = None
+    duration: float | None = Field(default=None, ge=0)
+    width: int | None = Field(default=None, ge=0)
+    height: int | None = Field(default=None, ge=0)
+    processing: ProcessingState | None = None
     updated_at: datetime
+
+    def media_updates(self) -> dict[str, object]:
+        """The :class:`~pinsphere.models.Media` fields these changes set, by name."""
+        named = {
+            "blurhash": self.blurhash,
+            "duration": self.duration,
+            "width": self.width,
+            "height": self.height,
+        }
+        return {name: value for name, value in named.items() if value is not None}
 
 
 class BoardChanges(BaseModel):
@@ -231,6 +248,17 @@ class MetadataBackend(abc.ABC):
     @abc.abstractmethod
     def owner_pin_ids(self, owner_id: str) -> list[str]:
         """Ids of every pin the user owns (for account deletion and transfers)."""
+
+    @abc.abstractmethod
+    def pins_in_state(self, state: ProcessingState, *, limit: int) -> list[Pin]:
+        """Up to ``limit`` pins of any owner whose ``processing`` is ``state``, oldest first.
+
+        For the background workers that derive media (and retry failures); ``boards`` of the
+        returned pins is left empty.
+
+        Raises:
+            InvalidInput: ``limit`` is below 1.
+        """
 
     # -- boards -----------------------------------------------------------------------------
 

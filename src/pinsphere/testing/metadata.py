@@ -28,10 +28,19 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from pinsphere.backends.base import BoardChanges, MetadataBackend, PinChanges
 from pinsphere.errors import Conflict, InvalidInput, InvalidQuery, NotFound
-from pinsphere.models import VISIBILITIES, Board, Pin, TagCount, Visibility
+from pinsphere.models import (
+    PROCESSING_STATES,
+    VISIBILITIES,
+    Board,
+    Pin,
+    ProcessingState,
+    TagCount,
+    Visibility,
+)
 from pinsphere.policy import AccessRule
 from pinsphere.query import (
     BoardTerm,
@@ -276,6 +285,97 @@ class MetadataBackendSuite:
         got = backend.get_pin(pin.id, EVERYTHING)
         assert got is not None
         assert _pin_fields(got) == _pin_fields(updated)
+
+    @pytest.mark.parametrize("state", PROCESSING_STATES)
+    def test_processing_state_round_trips(
+        self, backend: MetadataBackend, state: ProcessingState
+    ) -> None:
+        pin = _alice_pin().model_copy(update={"processing": state})
+        _insert(backend, pin)
+        got = backend.get_pin(pin.id, EVERYTHING)
+        assert got is not None
+        assert got.processing == state
+        found = backend.search_pins(Query(), EVERYTHING, limit=10)
+        assert [found_pin.processing for found_pin in found] == [state]
+
+    @pytest.mark.parametrize(
+        ("before", "after"),
+        [("pending", "ready"), ("pending", "failed"), ("failed", "ready"), ("ready", "pending")],
+    )
+    def test_update_changes_the_processing_state(
+        self, backend: MetadataBackend, before: ProcessingState, after: ProcessingState
+    ) -> None:
+        pin = _alice_pin(title="Kept").model_copy(update={"processing": before})
+        _insert(backend, pin)
+        updated = backend.update_pin(pin.id, PinChanges(processing=after, updated_at=now_ms()))
+        assert updated is not None
+        assert (updated.processing, updated.title) == (after, "Kept")
+        got = backend.get_pin(pin.id, EVERYTHING)
+        assert got is not None
+        assert _pin_fields(got) == _pin_fields(updated)
+        untouched = backend.update_pin(pin.id, PinChanges(title="New", updated_at=now_ms()))
+        assert untouched is not None
+        assert untouched.processing == after
+
+    def test_update_the_derived_media_facts(self, backend: MetadataBackend) -> None:
+        pin = _alice_pin(width=None, height=None, mime_type="video/mp4", thumbnails=())
+        pin = pin.model_copy(update={"processing": "pending"})
+        _insert(backend, pin)
+        changes = PinChanges(
+            thumbnails=(256, 640),
+            blurhash="LEHV6nWB2yk8pyo0adR*.7kCMdnj",
+            duration=12.5,
+            width=1920,
+            height=1080,
+            processing="ready",
+            updated_at=now_ms(),
+        )
+        updated = backend.update_pin(pin.id, changes)
+        assert updated is not None
+        media = updated.media
+        assert (media.width, media.height, media.duration) == (1920, 1080, 12.5)
+        assert media.blurhash == "LEHV6nWB2yk8pyo0adR*.7kCMdnj"
+        assert (media.size, media.sha256, media.mime_type) == (
+            pin.media.size,
+            pin.media.sha256,
+            pin.media.mime_type,
+        )
+        assert (updated.thumbnails, updated.processing) == ((256, 640), "ready")
+        got = backend.get_pin(pin.id, EVERYTHING)
+        assert got is not None
+        assert _pin_fields(got) == _pin_fields(updated)
+        # Dimension searches see the new facts.
+        wide = DimensionTerm(field="width", op=">=", value=1900)
+        assert _found(backend, wide) == {pin.id}
+
+    def test_size_and_digest_are_not_changeable(self) -> None:
+        for name in ("size", "sha256", "mime_type"):
+            with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+                PinChanges.model_validate({name: "x", "updated_at": now_ms()})
+
+    def test_pins_in_state_finds_them_oldest_first(self, backend: MetadataBackend) -> None:
+        start = now_ms() - timedelta(hours=1)
+        made = [
+            _alice_pin(created_at=start + timedelta(seconds=i)).model_copy(
+                update={"processing": state}
+            )
+            for i, state in enumerate(["pending", "ready", "failed", "pending", "pending"])
+        ]
+        _insert(backend, *made[::-1], _bob_pin())
+        pending = [pin.id for pin in made if pin.processing == "pending"]
+        assert _ids(backend.pins_in_state("pending", limit=10)) == pending
+        assert _ids(backend.pins_in_state("pending", limit=2)) == pending[:2]
+        assert _ids(backend.pins_in_state("failed", limit=10)) == [made[2].id]
+        assert len(backend.pins_in_state("ready", limit=10)) == 2
+        got = backend.pins_in_state("failed", limit=1)[0]
+        assert _pin_fields(got) == _pin_fields(made[2])
+        backend.update_pin(made[0].id, PinChanges(processing="ready", updated_at=now_ms()))
+        backend.delete_pin(made[3].id)
+        assert _ids(backend.pins_in_state("pending", limit=10)) == [made[4].id]
+
+    def test_pins_in_state_limit_below_one_is_invalid(self, backend: MetadataBackend) -> None:
+        with pytest.raises(InvalidInput):
+            backend.pins_in_state("pending", limit=0)
 
     def test_update_can_empty_the_title(self, backend: MetadataBackend) -> None:
         pin = _alice_pin(title="Something")

@@ -24,7 +24,17 @@ from pinsphere.backends.memory import InMemory
 from pinsphere.backends.memory.sharing import MemorySharing, strongest
 from pinsphere.errors import Conflict, InvalidInput, InvalidQuery, NotFound
 from pinsphere.ids import decode_id
-from pinsphere.models import AuditEvent, Board, Link, Pin, Share, ShareRole, TagCount, TargetKind
+from pinsphere.models import (
+    AuditEvent,
+    Board,
+    Link,
+    Pin,
+    ProcessingState,
+    Share,
+    ShareRole,
+    TagCount,
+    TargetKind,
+)
 from pinsphere.policy import AccessRule
 from pinsphere.query import (
     BoardTerm,
@@ -197,6 +207,19 @@ class MemoryMetadataBackend(InMemory, MetadataBackend):
         with self._lock:
             ids = [pin.id for pin in self._pins.values() if pin.owner_id == owner_id]
         return sorted(ids, key=_id_number, reverse=True)
+
+    def pins_in_state(self, state: ProcessingState, *, limit: int) -> list[Pin]:
+        """Up to ``limit`` pins whose ``processing`` is ``state``, oldest first.
+
+        Raises:
+            InvalidInput: ``limit`` is below 1.
+        """
+        if limit < 1:
+            raise InvalidInput(f"limit must be at least 1, not {limit}")
+        with self._lock:
+            found = [pin for pin in self._pins.values() if pin.processing == state]
+        found.sort(key=lambda pin: _id_number(pin.id))
+        return found[:limit]
 
     # -- boards -----------------------------------------------------------------------------
 
@@ -521,8 +544,11 @@ def _pin_update(pin: Pin, changes: PinChanges) -> dict[str, object]:
         update["visibility"] = changes.visibility
     if changes.thumbnails is not None:
         update["thumbnails"] = tuple(changes.thumbnails)
-    if changes.blurhash is not None:
-        update["media"] = pin.media.model_copy(update={"blurhash": changes.blurhash})
+    if changes.processing is not None:
+        update["processing"] = changes.processing
+    media = changes.media_updates()
+    if media:
+        update["media"] = pin.media.model_copy(update=media)
     return update
 
 

@@ -11,6 +11,7 @@ Pins (collection ``pins``), one document each::
      "media": {"mime_type", "kind", "size", "sha256", "width", "height", "duration",
                "blurhash"},
      "thumbnails": [320, 640], "board_ids": ["<board id>", ...],
+     "processing": "ready",                                 # or "pending", "failed"
      "created_at": <µs>, "updated_at": <µs>, "rev": <int>}
 
 * ``tag:x`` is one equality on the multikey ``tag_paths`` index, walked with ``_id``
@@ -22,7 +23,9 @@ Pins (collection ``pins``), one document each::
   literal words, checked in the same query, so a page's ``limit`` stays exact;
 * board membership is embedded (``board_ids``, multikey, indexed with ``_id``): a board
   term is one ``$in`` and a pin's boards come with the pin;
-* ``rev`` counts updates, for optimistic concurrency of tag changes.
+* ``rev`` counts updates, for optimistic concurrency of tag changes;
+* ``processing`` with ``_id`` is indexed so a worker finds the pending pins oldest first
+  (a document written before the field existed reads as ``ready``).
 
 Times are integers of microseconds since the Unix epoch (UTC): BSON dates keep only
 milliseconds, and the domain models round-trip exactly.
@@ -141,6 +144,7 @@ def pin_document(pin: Pin, board_ids: Sequence[str]) -> Document:
         },
         "thumbnails": list(pin.thumbnails),
         "board_ids": list(dict.fromkeys(board_ids)),
+        "processing": pin.processing,
         "created_at": to_micros(pin.created_at),
         "updated_at": to_micros(pin.updated_at),
         "rev": 0,
@@ -169,6 +173,7 @@ def pin_from_document(doc: Mapping[str, Any], boards: Sequence[str]) -> Pin:
             blurhash=media.get("blurhash"),
         ),
         thumbnails=tuple(doc.get("thumbnails", ())),
+        processing=doc.get("processing", "ready"),
         created_at=from_micros(doc["created_at"]),
         updated_at=from_micros(doc["updated_at"]),
     )
@@ -214,6 +219,7 @@ _INDEXES: dict[str, list[IndexModel]] = {
         _index(("owner_id", ASCENDING), ("_id", DESCENDING)),
         _index(("visibility", ASCENDING), ("_id", DESCENDING)),
         _index(("media.sha256", ASCENDING)),
+        _index(("processing", ASCENDING), ("_id", ASCENDING)),
     ],
     "boards": [
         _index(("owner_id", ASCENDING), ("name_key", ASCENDING), unique=True),

@@ -55,7 +55,17 @@ from pinsphere.backends.mongo.options import DEFAULT_DATABASE, MongoOptions, par
 from pinsphere.backends.mongo.sharing import MongoSharing
 from pinsphere.errors import BackendUnavailable, Conflict, InvalidInput, InvalidQuery, NotFound
 from pinsphere.ids import decode_id, encode_id
-from pinsphere.models import AuditEvent, Board, Link, Pin, Share, ShareRole, TagCount, TargetKind
+from pinsphere.models import (
+    AuditEvent,
+    Board,
+    Link,
+    Pin,
+    ProcessingState,
+    Share,
+    ShareRole,
+    TagCount,
+    TargetKind,
+)
 from pinsphere.policy import AccessRule
 from pinsphere.query import Query
 from pinsphere.tags import board_key
@@ -321,6 +331,23 @@ class MongoMetadataBackend(MetadataBackend):
         docs = self._c.pins.find({"owner_id": plain(owner_id, "a user id")}, {"_id": 1})
         return [encode_id(doc["_id"]) for doc in docs.sort("_id", DESCENDING)]
 
+    @translated
+    def pins_in_state(self, state: ProcessingState, *, limit: int) -> list[Pin]:
+        """Up to ``limit`` pins whose ``processing`` is ``state``, oldest first.
+
+        Raises:
+            InvalidInput: ``limit`` is below 1, or ``state`` is not a processing state.
+        """
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        wanted = plain(state, "a processing state")
+        # Documents from before the field existed are ready; only that state needs them.
+        where: Document = (
+            {"processing": {"$in": [wanted, None]}} if wanted == "ready" else {"processing": wanted}
+        )
+        docs = self._c.pins.find(where, PIN_PROJECTION).sort("_id", ASCENDING).limit(limit)
+        return [pin_from_document(doc, ()) for doc in docs]
+
     # -- boards -----------------------------------------------------------------------------
 
     @translated
@@ -555,6 +582,8 @@ def _pin_changes(current: Mapping[str, Any], changes: PinChanges) -> Document:
         update["visibility"] = changes.visibility
     if changes.thumbnails is not None:
         update["thumbnails"] = list(changes.thumbnails)
-    if changes.blurhash is not None:
-        update["media.blurhash"] = changes.blurhash
+    if changes.processing is not None:
+        update["processing"] = changes.processing
+    for name, value in changes.media_updates().items():
+        update[f"media.{name}"] = value
     return update

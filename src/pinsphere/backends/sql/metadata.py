@@ -60,6 +60,7 @@ from pinsphere.models import (
     Board,
     Link,
     Pin,
+    ProcessingState,
     Share,
     ShareRole,
     TagCount,
@@ -166,10 +167,11 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
                     sorted((set(old_tags) | set(changes.add_tags)) - set(changes.remove_tags))
                 )
             values: dict[str, Any] = {"updated_at": to_utc(changes.updated_at)}
-            for name in ("title", "description", "visibility", "blurhash"):
+            for name in ("title", "description", "visibility", "processing"):
                 value = getattr(changes, name)
                 if value is not None:
                     values[name] = value
+            values.update(changes.media_updates())
             if changes.thumbnails is not None:
                 values["thumbnails"] = ",".join(str(width) for width in changes.thumbnails)
             if tags != old_tags:
@@ -287,6 +289,25 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
         with self._db.read() as conn:
             keys = conn.execute(statement).scalars().all()
         return [encode_id(key) for key in keys]
+
+    def pins_in_state(self, state: ProcessingState, *, limit: int) -> list[Pin]:
+        """Up to ``limit`` pins whose ``processing`` is ``state``, oldest first (through the
+        partial index of m0005, which holds only the pins not ``ready``).
+
+        Raises:
+            InvalidInput: ``limit`` is below 1.
+        """
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        conditions = [pins.c.processing == state]
+        if state != "ready":
+            # Repeats the partial index's condition: SQLite uses a partial index only when
+            # the query's WHERE names its condition, it does not infer it from the equality.
+            conditions.append(pins.c.processing != "ready")
+        statement = sa.select(*PIN_COLUMNS).where(*conditions).order_by(pins.c.id).limit(limit)
+        with self._db.read() as conn:
+            rows = conn.execute(statement).mappings().all()
+        return [pin_from_row(row) for row in rows]
 
     # -- boards -----------------------------------------------------------------------------
 

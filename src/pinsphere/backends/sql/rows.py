@@ -64,6 +64,7 @@ assert tuple(column.name for column in PIN_COLUMNS) == (
     "thumbnails",
     "created_at",
     "updated_at",
+    "processing",
 ), "PIN_COLUMNS changed: update pin_from_record"
 USER_COLUMNS: tuple[sa.Column[Any], ...] = tuple(
     column
@@ -127,6 +128,7 @@ def pin_values(pin: Pin, key: int) -> dict[str, Any]:
         "search_doc": search_words(pin.title, pin.description, pin.tags),
         "created_at": to_utc(pin.created_at),
         "updated_at": to_utc(pin.updated_at),
+        "processing": pin.processing,
     }
 
 
@@ -152,6 +154,7 @@ def pin_from_row(row: RowMapping, boards_of_pin: Sequence[str] = ()) -> Pin:
         visibility=row["visibility"],
         media=media,
         thumbnails=_split_ints(row["thumbnails"]),
+        processing=row["processing"],
         created_at=to_utc(row["created_at"]),
         updated_at=to_utc(row["updated_at"]),
     )
@@ -248,6 +251,7 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
         thumbnails,
         created_at,
         updated_at,
+        processing,
         board_names,
     ) = row
     if sqlite:
@@ -278,6 +282,7 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
                 }
             ),
             "thumbnails": _split_ints(thumbnails),
+            "processing": processing,
             "created_at": created,
             "updated_at": updated,
         }

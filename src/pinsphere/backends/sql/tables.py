@@ -133,6 +133,7 @@ pins = sa.Table(
     sa.Column("search_doc", SearchDocument, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("processing", sa.String(8), nullable=False, server_default="ready"),
 )
 
 pin_tags = sa.Table(

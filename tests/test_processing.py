@@ -1,0 +1,259 @@
+"""Background processing: uploads return ``pending`` pins, a worker pool derives their media,
+failures are recorded and retried, and a pin deleted meanwhile leaves nothing behind."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+import pinsphere
+from pinsphere import derivation
+from pinsphere.derivation import DERIVED_PREFIX, DerivedMedia
+from pinsphere.errors import InvalidMedia, NotFound, PermissionDenied
+from pinsphere.media.exif import read_exif
+from pinsphere.upload import StoredOriginal
+from store_support import FAST_SETTINGS
+
+BACKGROUND = FAST_SETTINGS.model_copy(update={"processing": "background"})
+WAIT = 30.0
+
+_GPS_IFD = 0x8825
+
+
+def _photo(size: tuple[int, int] = (800, 600), *, gps: bool = False) -> bytes:
+    """A JPEG, with a GPS position in its EXIF when asked."""
+    exif = Image.Exif()
+    exif[0x0110] = "Test camera"  # Model: not identifying, it stays
+    if gps:
+        exif[_GPS_IFD] = {
+            1: "N",
+            2: (52.0, 22.0, 12.0),
+            3: "E",
+            4: (4.0, 53.0, 33.0),
+        }
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 120, 40)).save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def _open(kind: str, tmp_path: Path, settings: pinsphere.StoreSettings) -> pinsphere.PinStore:
+    if kind == "memory":
+        return pinsphere.open(
+            metadata="memory://", users="memory://", blobs="memory://", settings=settings
+        )
+    return pinsphere.open(tmp_path / "data", settings=settings)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[pinsphere.PinStore]:
+    with _open(request.param, tmp_path, BACKGROUND) as opened:
+        yield opened
+
+
+@pytest.fixture
+def me(store: pinsphere.PinStore) -> pinsphere.PinScope:
+    return store.as_user(store.users.create("alice", password="alice-password"))
+
+
+def _derived_keys(store: pinsphere.PinStore, pin_id: str) -> list[str]:
+    return list(store.blobs.keys(f"{DERIVED_PREFIX}{pin_id}/"))
+
+
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Holds every background derivation until the test sets the event."""
+    opened = threading.Event()
+    real = derivation.derive_media
+
+    def held(*args: Any, **kwargs: Any) -> DerivedMedia:
+        assert opened.wait(WAIT), "the test never released the derivation"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("pinsphere.store.derive_media", held)
+    yield opened
+    opened.set()  # never leave a worker blocked past the test
+
+
+def test_an_upload_returns_pending_then_becomes_ready(
+    store: pinsphere.PinStore, me: pinsphere.PinScope, gate: threading.Event
+) -> None:
+    pin = me.upload(_photo(), title="Later")
+    assert pin.processing == "pending"
+    assert pin.thumbnails == ()
+    assert me.get(pin.id).processing == "pending"
+    with pytest.raises(NotFound):
+        me.open_thumbnail(pin.id)
+
+    gate.set()
+    assert store.wait_for_processing(WAIT)
+    ready = me.get(pin.id)
+    assert ready.processing == "ready"
+    assert ready.thumbnails == (256, 640)
+    assert ready.media.blurhash
+    assert (ready.media.width, ready.media.height) == (800, 600)
+    assert ready.title == "Later"
+    with me.open_thumbnail(pin.id, width=600) as thumbnail:
+        assert Image.open(io.BytesIO(thumbnail.read())).width == 640
+    assert me.search("width>=700").items[0].id == pin.id
+
+
+def test_the_location_is_stripped_in_the_upload_itself(
+    store: pinsphere.PinStore, me: pinsphere.PinScope, gate: threading.Event
+) -> None:
+    photo = _photo(gps=True)
+    assert read_exif(io.BytesIO(photo), "image/jpeg").gps is not None
+    pin = me.upload(photo, visibility="public")
+    assert pin.processing == "pending"
+    # Before any worker ran, what anyone is served has no position left.
+    with store.anonymous.open(pin.id) as served:
+        cleaned = served.read()
+    facts = read_exif(io.BytesIO(cleaned), "image/jpeg")
+    assert facts.gps is None
+    assert facts.camera_model == "Test camera"
+    assert pin.media.size == len(cleaned)
+    assert len(list(store.blobs.keys("originals/"))) == 1
+    gate.set()
+    assert store.wait_for_processing(WAIT)
+    assert me.get(pin.id).processing == "ready"
+
+
+def test_a_bad_file_still_fails_the_upload(
+    store: pinsphere.PinStore, me: pinsphere.PinScope
+) -> None:
+    with pytest.raises(InvalidMedia):
+        me.upload(b"not a picture at all")
+    assert list(store.blobs.keys("")) == []
+
+
+def test_a_failed_derivation_is_recorded_and_retried(
+    store: pinsphere.PinStore, me: pinsphere.PinScope, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> DerivedMedia:
+        raise InvalidMedia("the decoder gave up")
+
+    monkeypatch.setattr("pinsphere.store.derive_media", broken)
+    pin = me.upload(_photo())
+    assert store.wait_for_processing(WAIT)
+    failed = me.get(pin.id)
+    assert failed.processing == "failed"
+    assert failed.thumbnails == ()
+    assert _derived_keys(store, pin.id) == []
+
+    monkeypatch.undo()
+    assert store.process_pending() == 1
+    ready = me.get(pin.id)
+    assert (ready.processing, ready.thumbnails) == ("ready", (256, 640))
+    assert store.process_pending() == 0
+
+
+def test_the_owner_may_retry(
+    store: pinsphere.PinStore, me: pinsphere.PinScope, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "pinsphere.store.derive_media", lambda *a, **k: (_ for _ in ()).throw(OSError("disk"))
+    )
+    pin = me.upload(_photo(), visibility="public")
+    assert store.wait_for_processing(WAIT)
+    assert me.get(pin.id).processing == "failed"
+    other = store.as_user(store.users.create("bob", password="bob-password"))
+    with pytest.raises(PermissionDenied):
+        other.retry_processing(pin.id)
+
+    monkeypatch.undo()
+    assert me.retry_processing(pin.id).processing in ("pending", "ready")
+    assert store.wait_for_processing(WAIT)
+    assert me.get(pin.id).processing == "ready"
+    assert me.retry_processing(pin.id).processing == "ready"
+
+
+def test_pending_pins_of_a_stopped_process_are_picked_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker that never gets to run stands for a process that stopped mid-queue.
+    with _open("sqlite", tmp_path, BACKGROUND) as first:
+        monkeypatch.setattr(first, "_submit", lambda pin_id: None)
+        owner = first.as_user(first.users.create("alice", password="alice-password"))
+        pin = owner.upload(_photo())
+    with _open("sqlite", tmp_path, FAST_SETTINGS) as second:
+        assert second.as_user("alice").get(pin.id).processing == "pending"
+        # Young pending pins may still be queued elsewhere: left alone by default.
+        assert second.process_pending() == 0
+        assert second.process_pending(stale_after=timedelta(0)) == 1
+        assert second.as_user("alice").get(pin.id).thumbnails == (256, 640)
+
+
+def test_a_pin_deleted_while_pending_leaves_nothing(
+    store: pinsphere.PinStore, me: pinsphere.PinScope, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = threading.Event()
+    deleted = threading.Event()
+    real = derivation.derive_media
+
+    def slow(blobs: Any, stored: StoredOriginal, pin_id: str, settings: Any) -> DerivedMedia:
+        # Derive from bytes read before the delete removes the original, then write the
+        # thumbnails after it: the worst order for the worker.
+        data = blobs.open(stored.key).read()
+        started.set()
+        assert deleted.wait(WAIT)
+        with blobs.writer() as writer:
+            writer.write(data)
+            writer.commit(stored.key)
+        try:
+            return real(blobs, stored, pin_id, settings)
+        finally:
+            blobs.delete(stored.key)
+
+    monkeypatch.setattr("pinsphere.store.derive_media", slow)
+    pin = me.upload(_photo())
+    assert started.wait(WAIT)
+    me.delete(pin.id)
+    deleted.set()
+    assert store.wait_for_processing(WAIT)
+    with pytest.raises(NotFound):
+        me.get(pin.id)
+    assert list(store.blobs.keys(DERIVED_PREFIX)) == []
+    assert list(store.blobs.keys("originals/")) == []
+    assert store.metadata.pins_in_state("failed", limit=10) == []
+
+
+def test_close_waits_for_running_derivations(tmp_path: Path) -> None:
+    store = _open("memory", tmp_path, BACKGROUND)
+    owner = store.as_user(store.users.create("alice", password="alice-password"))
+    pins = [owner.upload(_photo((300, 200))) for _ in range(3)]
+    assert all(pin.processing == "pending" for pin in pins)
+    assert store.wait_for_processing(WAIT)
+    assert {owner.get(pin.id).processing for pin in pins} == {"ready"}
+    store.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_inline_processing_is_unchanged(kind: str, tmp_path: Path) -> None:
+    with _open(kind, tmp_path, FAST_SETTINGS) as store:
+        owner = store.as_user(store.users.create("alice", password="alice-password"))
+        pin = owner.upload(_photo())
+        assert (pin.processing, pin.thumbnails) == ("ready", (256, 640))
+        assert store.wait_for_processing(0)
+        assert store.process_pending() == 0
+        assert owner.retry_processing(pin.id) == owner.get(pin.id)
+
+
+def test_a_store_without_derived_media_makes_ready_pins(tmp_path: Path) -> None:
+    settings = BACKGROUND.model_copy(update={"derive_media": False})
+    with _open("memory", tmp_path, settings) as store:
+        owner = store.as_user(store.users.create("alice", password="alice-password"))
+        pin = owner.upload(_photo())
+        assert (pin.processing, pin.thumbnails) == ("ready", ())
+
+
+def test_processing_settings_from_the_environment() -> None:
+    settings = pinsphere.StoreSettings.from_env(
+        {"PINSPHERE_PROCESSING": "background", "PINSPHERE_PROCESSING_WORKERS": "4"}
+    )
+    assert (settings.processing, settings.processing_workers) == ("background", 4)
