@@ -100,20 +100,22 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.pinsphere = context
+    # Routes are tried in order, so the busiest (pins, then public links) come first; no two
+    # routers' paths overlap, so the order changes nothing else.
     for module in (
+        pins,
+        shared,
         health,
         auth,
         google,
         users,
         admin,
         audit,
-        pins,
         direct_uploads,
         boards,
         shares,
         tags,
         links,
-        shared,
         api_tokens,
         web_session,
     ):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import re
-import uuid
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -52,7 +52,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _incoming_id(scope)
-        request_id = incoming if incoming and _ACCEPTABLE.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _ACCEPTABLE.match(incoming) else os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         token = _request_id.set(request_id)
         encoded = request_id.encode("ascii")

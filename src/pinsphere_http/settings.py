@@ -53,6 +53,8 @@ class HTTPSettings(BaseSettings):
             ``X-Forwarded-For`` tells the client's address.
         download_chunk_size: Bytes per read when streaming media (1 MiB is ~3x faster than
             Starlette's 64 KiB default).
+        thumbnail_max_age: How long browsers (and, for public pins only, shared caches)
+            may reuse a thumbnail without asking again.
         login_window: The sliding window of the login throttle.
         login_failures_per_user: Failed sign-ins allowed per username in the window.
         login_failures_per_address: Failed sign-ins allowed per client address in the window.
@@ -80,6 +82,7 @@ class HTTPSettings(BaseSettings):
     max_form_field_bytes: int = Field(default=64 * 1024, gt=0)
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     download_chunk_size: int = Field(default=MIB, gt=0)
+    thumbnail_max_age: timedelta = timedelta(hours=1)
 
     login_window: timedelta = timedelta(minutes=15)
     login_failures_per_user: int = Field(default=10, gt=0)

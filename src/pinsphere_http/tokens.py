@@ -9,7 +9,9 @@ never be presented as an access token, nor a state cookie or a link visit as eit
 from __future__ import annotations
 
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any, Final, Literal
 
@@ -29,6 +31,8 @@ ALGORITHMS: Final = ("HS256",)
 
 _REJECTED = "the token is invalid or has expired"
 
+_CACHE_SIZE: Final = 4096
+
 
 class TokenSigner:
     """Signs and verifies the service's tokens with one symmetric key.
@@ -41,6 +45,12 @@ class TokenSigner:
     def __init__(self, secret: str, issuer: str) -> None:
         self._key = OctKey.import_key(secret.encode())
         self._issuer = issuer
+        # Tokens already verified, with their claims: a client sends the same access token
+        # with every request, and checking its signature and claims again each time costs
+        # more than the rest of a small request's authentication. Only genuine tokens get
+        # here; each hit checks the expiry again.
+        self._verified: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def encode(
         self,
@@ -76,6 +86,17 @@ class TokenSigner:
             AuthenticationError: Anything is wrong with it; the message never says what, so
                 that it cannot guide a forger.
         """
+        key = (token, use)
+        with self._lock:
+            cached = self._verified.get(key)
+            if cached is not None:
+                self._verified.move_to_end(key)
+        if cached is not None:
+            if time.time() < cached["exp"]:
+                return dict(cached)
+            with self._lock:
+                self._verified.pop(key, None)
+            raise AuthenticationError(_REJECTED)
         registry = jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": self._issuer},
             sub={"essential": True},
@@ -87,4 +108,10 @@ class TokenSigner:
             registry.validate(decoded.claims)
         except (JoseError, ValueError, TypeError) as exc:
             raise AuthenticationError(_REJECTED) from exc
-        return dict(decoded.claims)
+        claims = dict(decoded.claims)
+        if isinstance(claims.get("exp"), int | float):
+            with self._lock:
+                self._verified[key] = claims
+                if len(self._verified) > _CACHE_SIZE:
+                    self._verified.popitem(last=False)
+        return dict(claims)

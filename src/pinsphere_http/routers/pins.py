@@ -1,4 +1,4 @@
-"""Pins: upload, list and search, read, change, delete, and the original's bytes."""
+"""Pins: upload, list and search, read, change, delete, the original's bytes and thumbnails."""
 
 from __future__ import annotations
 
@@ -11,10 +11,17 @@ from starlette.responses import Response
 
 from pinsphere import Pin, Visibility
 from pinsphere.errors import PermissionDenied
-from pinsphere_http.dependencies import Context, CurrentUser, Scope
+from pinsphere_http.dependencies import Access, Context, CurrentUser, Scope
 from pinsphere_http.downloads import media_responses, prepare_download, stream_blob
 from pinsphere_http.responses import json_model, problems
 from pinsphere_http.schemas import PinPage, PinPatch
+from pinsphere_http.thumbnails import (
+    DEFAULT_WIDTH,
+    Width,
+    open_thumbnail,
+    thumbnail_response,
+    thumbnail_responses,
+)
 from pinsphere_http.uploads import UploadForm, read_upload_form
 
 __all__ = ["router"]
@@ -109,22 +116,22 @@ async def upload_pin(
     summary="List or search pins",
     responses=problems(400, 401, 422),
 )
-def list_pins(
-    scope: Scope,
+async def list_pins(
+    access: Access,
     q: Annotated[str, Query(max_length=1000, description="The search language.")] = "",
     limit: Annotated[int, Query(ge=1, description="Page size.")] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     order: Literal["newest", "oldest"] | None = None,
 ) -> Response:
     """Pins the caller can see that match ``q``, newest first, one page at a time."""
-    page = scope.search(q, limit=limit, cursor=cursor, order=order)
+    page = await access.run(lambda scope: scope.search(q, limit=limit, cursor=cursor, order=order))
     return json_model(page)
 
 
 @router.get("/{pin_id}", response_model=Pin, summary="Get a pin", responses=problems(401, 404))
-def get_pin(pin_id: str, scope: Scope) -> Response:
+async def get_pin(pin_id: str, access: Access) -> Response:
     """One pin, if the caller can see it (404 otherwise)."""
-    return json_model(scope.get(pin_id))
+    return json_model(await access.run(lambda scope: scope.get(pin_id)))
 
 
 @router.patch(
@@ -162,9 +169,11 @@ def delete_pin(pin_id: str, user: CurrentUser, scope: Scope) -> Response:
     response_class=Response,
     responses=media_responses(401, 404, 416),
 )
-async def download_media(pin_id: str, request: Request, context: Context, scope: Scope) -> Response:
+async def download_media(
+    pin_id: str, request: Request, context: Context, access: Access
+) -> Response:
     """The original file, streamed; honours ``Range`` (one range) and ``If-None-Match``."""
-    pin, file = await anyio.to_thread.run_sync(scope.open_pin, pin_id)
+    pin, file = await access.run(lambda scope: scope.open_pin(pin_id))
     try:
         early, byte_range = prepare_download(request, pin)
     except BaseException:
@@ -179,6 +188,55 @@ async def download_media(pin_id: str, request: Request, context: Context, scope:
 router.add_api_route(
     "/{pin_id}/media",
     download_media,
+    methods=["HEAD"],
+    include_in_schema=False,
+    response_class=Response,
+)
+
+
+@router.get(
+    "/{pin_id}/thumbnail",
+    summary="Download a thumbnail",
+    response_class=Response,
+    responses=thumbnail_responses(401, 404, 422),
+)
+async def download_thumbnail(
+    pin_id: str,
+    request: Request,
+    context: Context,
+    access: Access,
+    width: Width = DEFAULT_WIDTH,
+) -> Response:
+    """The pin's WebP thumbnail of the width nearest to ``width``; honours ``If-None-Match``.
+
+    404 when the pin is not visible or has no thumbnails (a video, when the server cannot
+    read videos). Thumbnails of public pins may be kept by shared caches; the others only
+    by the caller's browser.
+    """
+    settings = context.settings
+    chunk_size = settings.download_chunk_size
+    if_none_match = request.headers.get("if-none-match")
+    head = request.method == "HEAD"
+    opened = await access.run(
+        lambda scope: open_thumbnail(
+            scope,
+            pin_id,
+            width,
+            if_none_match=if_none_match,
+            head=head,
+            chunk_size=chunk_size,
+        )
+    )
+    max_age = int(settings.thumbnail_max_age.total_seconds())
+    audience = "public" if opened.pin.visibility == "public" else "private"
+    return thumbnail_response(
+        opened, cache_control=f"{audience}, max-age={max_age}", chunk_size=chunk_size
+    )
+
+
+router.add_api_route(
+    "/{pin_id}/thumbnail",
+    download_thumbnail,
     methods=["HEAD"],
     include_in_schema=False,
     response_class=Response,

@@ -43,6 +43,14 @@ from pinsphere_http.downloads import media_responses, prepare_download, stream_b
 from pinsphere_http.problems import ProblemError
 from pinsphere_http.responses import json_model, problems
 from pinsphere_http.schemas import PinPage, SharedTarget
+from pinsphere_http.thumbnails import (
+    DEFAULT_WIDTH,
+    OpenedThumbnail,
+    Width,
+    open_thumbnail,
+    thumbnail_response,
+    thumbnail_responses,
+)
 
 __all__ = ["PASSWORD_HEADER", "VISIT_HEADER", "VISIT_LIFETIME", "router"]
 
@@ -257,6 +265,58 @@ async def shared_media(
 router.add_api_route(
     "/pins/{pin_id}/media",
     shared_media,
+    methods=["HEAD"],
+    include_in_schema=False,
+    response_class=Response,
+)
+
+
+@router.get(
+    "/pins/{pin_id}/thumbnail",
+    summary="A thumbnail through a public link",
+    response_class=Response,
+    responses=thumbnail_responses(401, 404, 422, 429),
+)
+async def shared_thumbnail(
+    request: Request,
+    token: LinkToken,
+    pin_id: str,
+    context: Context,
+    password: Password = None,
+    visit_header: VisitHeader = None,
+    visit_query: VisitQuery = None,
+    width: Width = DEFAULT_WIDTH,
+) -> Response:
+    """The WebP thumbnail nearest to ``width``, as on ``/api/v1/pins/{pin_id}/thumbnail``;
+    served by every link, including those that do not allow downloading originals."""
+    chunk_size = context.settings.download_chunk_size
+    if_none_match = request.headers.get("if-none-match")
+    head = request.method == "HEAD"
+    visit = visit_header or visit_query
+
+    def work() -> tuple[_Visit, OpenedThumbnail]:
+        opened = _open(context, request, token, password, visit)
+        found = open_thumbnail(
+            opened.visitor,
+            pin_id,
+            width,
+            if_none_match=if_none_match,
+            head=head,
+            chunk_size=chunk_size,
+        )
+        return opened, found
+
+    opened, found = await anyio.to_thread.run_sync(work)
+    # As for originals: a browser asks again before reusing a copy, so a revoked link stops
+    # showing the picture (a 304 when it still works).
+    return thumbnail_response(
+        found, cache_control=_REVALIDATE, chunk_size=chunk_size, headers=opened.headers()
+    )
+
+
+router.add_api_route(
+    "/pins/{pin_id}/thumbnail",
+    shared_thumbnail,
     methods=["HEAD"],
     include_in_schema=False,
     response_class=Response,

@@ -9,22 +9,33 @@ export function setThumbnailsServed(value) {
   thumbnailsServed = Boolean(value);
 }
 
+// How wide a grid card is drawn: two columns or more of at least 150 px on a phone, of at
+// least 220 px from 700 px up (see app.css). The browser picks the thumbnail from srcset.
+const GRID_SIZES = "(min-width: 700px) 300px, 50vw";
+const FULL_SIZES = "(min-width: 1000px) 60vw, 100vw";
+
 /**
- * The URLs of a pin: the original, and the best thumbnail for a width.
+ * The URLs of a pin: the original, the best thumbnail for a grid card, and every thumbnail
+ * width as a `srcset` (null when the service or the pin has none).
  * @param {any} pin
  * @param {{token?: string, visit?: string}} [link] a public link the pin is seen through
  */
 export function mediaUrls(pin, link) {
   const id = encodeURIComponent(pin.id);
-  if (link) {
-    const base = `/api/v1/shared/${encodeURIComponent(link.token)}/pins/${id}`;
-    const visit = link.visit ? `?visit=${encodeURIComponent(link.visit)}` : "";
-    return { original: `${base}/media${visit}`, thumbnail: null };
-  }
-  const widths = [...(pin.thumbnails || [])].sort((a, b) => a - b);
+  const base = link ? `/api/v1/shared/${encodeURIComponent(link.token)}/pins/${id}` : `/api/v1/pins/${id}`;
+  // Media elements cannot send headers: a link's visit goes in the query.
+  const visit = link && link.visit ? `visit=${encodeURIComponent(link.visit)}` : "";
+  const original = `${base}/media${visit ? `?${visit}` : ""}`;
+  const widths = thumbnailsServed ? [...(pin.thumbnails || [])].sort((a, b) => a - b) : [];
+  if (!widths.length) return { original, thumbnail: null, largest: null, srcset: null };
+  const at = (w) => `${base}/thumbnail?width=${w}${visit ? `&${visit}` : ""}`;
   const width = widths.find((w) => w >= 480) || widths[widths.length - 1];
-  const thumbnail = thumbnailsServed && width ? `/api/v1/pins/${id}/thumbnail?width=${width}` : null;
-  return { original: `/api/v1/pins/${id}/media`, thumbnail };
+  return {
+    original,
+    thumbnail: at(width),
+    largest: at(widths[widths.length - 1]),
+    srcset: widths.map((w) => `${at(w)} ${w}w`).join(", "),
+  };
 }
 
 /** Width / height of a pin's media (1 when unknown). */
@@ -71,6 +82,8 @@ export function preview(pin, link) {
       loading: "lazy",
       decoding: "async",
       src: urls.thumbnail || urls.original,
+      srcset: urls.srcset,
+      sizes: urls.srcset ? GRID_SIZES : null,
       width: pin.media.width || null,
       height: pin.media.height || null,
     });
@@ -82,10 +95,27 @@ export function preview(pin, link) {
   return box;
 }
 
-/** The media at full size: an image, or a video with controls (seekable: ranged requests). */
-export function fullMedia(pin, link) {
+/**
+ * The media at full size: an image, or a video with controls (seekable: ranged requests).
+ * With `previewOnly` (a public link that does not share originals) the largest thumbnail is
+ * shown instead, or nothing when there is none.
+ */
+export function fullMedia(pin, link, { previewOnly = false } = {}) {
   const urls = mediaUrls(pin, link);
   const alt = pin.description ? `${pinLabel(pin)}: ${pin.description}` : pinLabel(pin);
+  if (previewOnly) {
+    if (!urls.largest) return null;
+    return h("img", {
+      class: "full-media",
+      alt,
+      src: urls.largest,
+      srcset: urls.srcset,
+      sizes: FULL_SIZES,
+      decoding: "async",
+      width: pin.media.width || null,
+      height: pin.media.height || null,
+    });
+  }
   if (isVideo(pin)) {
     return h("video", {
       class: "full-media",
@@ -93,7 +123,7 @@ export function fullMedia(pin, link) {
       preload: "metadata",
       playsinline: true,
       src: urls.original,
-      poster: urls.thumbnail,
+      poster: urls.largest,
       "aria-label": alt,
       width: pin.media.width || null,
       height: pin.media.height || null,

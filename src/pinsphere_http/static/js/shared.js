@@ -59,7 +59,12 @@ function pinView(pin, link, allowDownload) {
     h(
       "div",
       { class: "pin-media" },
-      allowDownload ? fullMedia(pin, link) : h("p", { class: "notice" }, "The owner shares the details of this pin, not its file."),
+      allowDownload
+        ? fullMedia(pin, link)
+        : [
+            fullMedia(pin, link, { previewOnly: true }),
+            h("p", { class: "notice" }, "The owner shares the details of this pin, not its file."),
+          ],
     ),
     h(
       "div",
