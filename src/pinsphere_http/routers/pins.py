@@ -9,7 +9,7 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from pinsphere import Pin, Visibility
+from pinsphere import Pin, PinScope, Visibility
 from pinsphere.errors import PermissionDenied
 from pinsphere_http.dependencies import Access, Context, CurrentUser, Scope
 from pinsphere_http.downloads import media_responses, prepare_download, stream_blob
@@ -173,16 +173,23 @@ async def download_media(
     pin_id: str, request: Request, context: Context, access: Access
 ) -> Response:
     """The original file, streamed; honours ``Range`` (one range) and ``If-None-Match``."""
-    pin, file = await access.run(lambda scope: scope.open_pin(pin_id))
-    try:
-        early, byte_range = prepare_download(request, pin)
-    except BaseException:
-        await anyio.to_thread.run_sync(file.close)
-        raise
-    if early is not None:
-        await anyio.to_thread.run_sync(file.close)
-        return early
-    return stream_blob(file, pin, byte_range, chunk_size=context.settings.download_chunk_size)
+    chunk_size = context.settings.download_chunk_size
+
+    def answer(scope: PinScope) -> Response:
+        # One worker thread: the caller, the pin and its file (closed again when no body is
+        # needed: a 304 or a HEAD).
+        pin, file = scope.open_pin(pin_id)
+        try:
+            early, byte_range = prepare_download(request, pin)
+        except BaseException:
+            file.close()
+            raise
+        if early is not None:
+            file.close()
+            return early
+        return stream_blob(file, pin, byte_range, chunk_size=chunk_size)
+
+    return await access.run(answer)
 
 
 router.add_api_route(

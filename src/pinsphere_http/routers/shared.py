@@ -241,21 +241,24 @@ async def shared_media(
 ) -> Response:
     """The original file, streamed, with ``Range`` and ``If-None-Match`` as on
     ``/api/v1/pins/{pin_id}/media``; 403 when the link does not allow downloads."""
-    opened = await anyio.to_thread.run_sync(
-        _open, context, request, token, password, visit_header or visit_query
-    )
-    visitor = opened.visitor
-    pin = await anyio.to_thread.run_sync(visitor.get, pin_id)
-    if not visitor.link.allow_download:
-        raise PermissionDenied("this link does not allow downloads")
-    early, byte_range = prepare_download(request, pin)
-    if early is None:
+    visit = visit_header or visit_query
+    chunk_size = context.settings.download_chunk_size
+
+    def work() -> tuple[_Visit, Response]:
+        # One worker thread for the link, the pin and (when the answer needs it) the file.
+        opened = _open(context, request, token, password, visit)
+        visitor = opened.visitor
+        pin = visitor.get(pin_id)
+        if not visitor.link.allow_download:
+            raise PermissionDenied("this link does not allow downloads")
+        early, byte_range = prepare_download(request, pin)
+        if early is not None:
+            return opened, early
         # visitor.open checks the link (and its download permission) once more as it opens.
-        file = await anyio.to_thread.run_sync(visitor.open, pin_id)
-        chunk_size = context.settings.download_chunk_size
-        response = stream_blob(file, pin, byte_range, chunk_size=chunk_size)
-    else:
-        response = early
+        file = visitor.open(pin_id)
+        return opened, stream_blob(file, pin, byte_range, chunk_size=chunk_size)
+
+    opened, response = await anyio.to_thread.run_sync(work)
     # A browser must ask again before reusing a copy, so that a revoked link stops showing
     # the file (the ETag keeps that cheap: 304).
     response.headers.update({**opened.headers(), "Cache-Control": _REVALIDATE})
