@@ -114,18 +114,22 @@ def _sql_backends() -> tuple[Any, Any]:
     return SQLMetadataBackend, SQLUserBackend
 
 
-def open_store(metadata_url: str, users_url: str | None = None, blobs_url: str = "memory://"):  # type: ignore[no-untyped-def]
+def open_store(  # type: ignore[no-untyped-def]
+    metadata_url: str,
+    users_url: str | None = None,
+    blobs_url: str = "memory://",
+    *,
+    derive_media: bool = True,
+):
     """A :class:`pinsphere.store.PinStore` over the SQL backends and fsspec blobs."""
-    try:
-        from pinsphere.backends.fsspec import FsspecBlobBackend
-    except ImportError:  # the module's earlier name
-        from pinsphere.backends.fsspec_blobs import FsspecBlobBackend  # type: ignore[no-redef]
+    from pinsphere.backends.fsspec import FsspecBlobBackend
     from pinsphere.settings import PasswordHashing, StoreSettings
     from pinsphere.store import PinStore
 
     metadata_cls, users_cls = _sql_backends()
     settings = StoreSettings(
-        password_hashing=PasswordHashing(time_cost=1, memory_cost_kib=8, parallelism=1)
+        password_hashing=PasswordHashing(time_cost=1, memory_cost_kib=8, parallelism=1),
+        derive_media=derive_media,
     )
     return PinStore(
         metadata=metadata_cls.from_url(metadata_url),
