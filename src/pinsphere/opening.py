@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pinsphere.backends.base import Backend
 from pinsphere.errors import UnknownBackend
 from pinsphere.plugins import get_hooks
 from pinsphere.registry import scheme_of
@@ -92,7 +93,7 @@ def open_store(
     """
     registry = get_hooks().registry
     metadata, users, blobs = resolve_urls(path, metadata, users, blobs)
-    opened: list[object] = []
+    opened: list[Backend] = []
     try:
         metadata_backend = registry.metadata_backend(metadata)
         opened.append(metadata_backend)
@@ -101,7 +102,7 @@ def open_store(
         blob_backend = registry.blob_backend(blobs)
     except BaseException:
         for backend in opened:
-            backend.close()  # type: ignore[attr-defined]
+            backend.close()
         raise
     return PinStore(
         metadata=metadata_backend,

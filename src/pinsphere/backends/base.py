@@ -44,6 +44,7 @@ from pinsphere.policy import AccessRule
 from pinsphere.query import Query
 
 __all__ = [
+    "Backend",
     "BackendOptions",
     "BlobBackend",
     "BlobCapabilities",
@@ -91,6 +92,31 @@ def split_options(url: str, model: type[OptionsT]) -> tuple[str, OptionsT]:
     except ValidationError as exc:
         raise InvalidInput(f"bad options in backend URL: {exc}") from exc
     return base, options
+
+
+class Backend(abc.ABC):
+    """What every backend does: open from a URL, answer a health check, close.
+
+    A backend is made by its class method ``from_url``; the URL's query string holds its
+    options (see :func:`split_options`).
+    """
+
+    @classmethod
+    @abc.abstractmethod
+    def from_url(cls, url: str) -> Self:
+        """Open the backend a URL names, creating or upgrading its schema as needed."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections. Further calls may fail."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Check the backend answers.
+
+        Raises:
+            BackendUnavailable: It does not.
+        """
 
 
 class MetadataCapabilities(BaseModel):
@@ -154,7 +180,7 @@ class BoardChanges(BaseModel):
     visibility: Visibility | None = None
 
 
-class MetadataBackend(abc.ABC):
+class MetadataBackend(Backend):
     """Stores pins, their tags and boards, and answers searches over them.
 
     Pin ids are the strings of :mod:`pinsphere.ids`; their integer form orders pins by
@@ -163,23 +189,6 @@ class MetadataBackend(abc.ABC):
     """
 
     capabilities: ClassVar[MetadataCapabilities] = MetadataCapabilities()
-
-    @classmethod
-    @abc.abstractmethod
-    def from_url(cls, url: str) -> Self:
-        """Open the backend a URL names, creating or upgrading its schema as needed."""
-
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Release connections. Further calls may fail."""
-
-    @abc.abstractmethod
-    def ping(self) -> None:
-        """Check the backend answers.
-
-        Raises:
-            BackendUnavailable: It does not.
-        """
 
     # -- pins -------------------------------------------------------------------------------
 
@@ -429,30 +438,13 @@ class RefreshTokenRecord(BaseModel):
     revoked: bool = False
 
 
-class UserBackend(abc.ABC):
+class UserBackend(Backend):
     """Stores user accounts and their password hashes.
 
     Usernames and e-mails are unique compared case-insensitively (``str.casefold``).
     """
 
     capabilities: ClassVar[UserCapabilities] = UserCapabilities()
-
-    @classmethod
-    @abc.abstractmethod
-    def from_url(cls, url: str) -> Self:
-        """Open the backend a URL names, creating or upgrading its schema as needed."""
-
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Release connections."""
-
-    @abc.abstractmethod
-    def ping(self) -> None:
-        """Check the backend answers.
-
-        Raises:
-            BackendUnavailable: It does not.
-        """
 
     @abc.abstractmethod
     def create_user(self, user: User, password_hash: str | None) -> User:
@@ -630,27 +622,10 @@ class BlobWriter(abc.ABC):
         self.discard()
 
 
-class BlobBackend(abc.ABC):
+class BlobBackend(Backend):
     """Stores bytes under slash-separated keys (``originals/ab/cd/<sha256>``)."""
 
     capabilities: ClassVar[BlobCapabilities] = BlobCapabilities()
-
-    @classmethod
-    @abc.abstractmethod
-    def from_url(cls, url: str) -> Self:
-        """Open the backend a URL names."""
-
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Release connections."""
-
-    @abc.abstractmethod
-    def ping(self) -> None:
-        """Check the store answers.
-
-        Raises:
-            BackendUnavailable: It does not.
-        """
 
     @abc.abstractmethod
     def writer(self) -> BlobWriter:
