@@ -28,6 +28,7 @@ from pinsphere.api_tokens import API_TOKEN_PREFIX
 from pinsphere.errors import AuthenticationError, NotFound, PermissionDenied
 from pinsphere_http.context import ServiceContext
 from pinsphere_http.cookies import session_claims
+from pinsphere_http.threads import run_in_worker
 
 __all__ = [
     "TOKEN_URL",
@@ -118,18 +119,26 @@ class Credentials:
         """The caller's scope (blocking I/O; see :meth:`open`)."""
         return self.open().scope
 
-    async def run(self, work: Callable[[PinScope], T]) -> T:
+    async def run(self, work: Callable[[PinScope], T], *, holds_resources: bool = False) -> T:
         """Open the caller's scope and call ``work`` with it, both in one worker thread.
 
         The caller is read from the store on every request (a disabled account loses access
         at once); doing that read in the same thread hop as the route's own store call
         keeps a request to one hop.
+
+        Args:
+            work: The route's store calls.
+            holds_resources: What ``work`` returns holds something to close (an open
+                file): it then runs through anyio, which waits for the call even when the
+                request is cancelled, rather than the leaner :func:`run_in_worker`.
         """
 
         def in_thread() -> T:
             return work(self.open().scope)
 
-        return await run_in_threadpool(in_thread)
+        if holds_resources:
+            return await run_in_threadpool(in_thread)
+        return await run_in_worker(in_thread)
 
 
 async def _credentials(

@@ -59,11 +59,10 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", [])
-                    if name.lower() != b"x-request-id"
-                ]
+                headers = list(message.get("headers", ()))
+                # Rarely there already (a handler copying the incoming one): replaced then.
+                if any(name.lower() == b"x-request-id" for name, _ in headers):
+                    headers = [pair for pair in headers if pair[0].lower() != b"x-request-id"]
                 headers.append((b"x-request-id", encoded))
                 message["headers"] = headers
             await send(message)

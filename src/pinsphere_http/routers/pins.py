@@ -189,7 +189,7 @@ async def download_media(
             return early
         return stream_blob(file, pin, byte_range, chunk_size=chunk_size)
 
-    return await access.run(answer)
+    return await access.run(answer, holds_resources=True)
 
 
 router.add_api_route(
@@ -232,7 +232,8 @@ async def download_thumbnail(
             if_none_match=if_none_match,
             head=head,
             chunk_size=chunk_size,
-        )
+        ),
+        holds_resources=True,
     )
     max_age = int(settings.thumbnail_max_age.total_seconds())
     audience = "public" if opened.pin.visibility == "public" else "private"

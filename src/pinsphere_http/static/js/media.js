@@ -76,14 +76,16 @@ export function preview(pin, link) {
     box.addEventListener("mouseleave", () => element.pause());
     box.append(element, h("span", { class: "badge" }, "▶ video"));
   } else {
+    // Thumbnails are stills (an animation's first frame): GIFs and animations keep moving.
+    const still = pin.media.mime_type !== "image/gif" && !((pin.media.frame_count || 0) > 1);
     element = h("img", {
       class: "media loading",
       alt,
       loading: "lazy",
       decoding: "async",
-      src: urls.thumbnail || urls.original,
-      srcset: urls.srcset,
-      sizes: urls.srcset ? GRID_SIZES : null,
+      src: still ? urls.thumbnail || urls.original : urls.original,
+      srcset: still ? urls.srcset : null,
+      sizes: still && urls.srcset ? GRID_SIZES : null,
       width: pin.media.width || null,
       height: pin.media.height || null,
     });
