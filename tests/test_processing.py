@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from pinsphere import derivation
 from pinsphere.derivation import DERIVED_PREFIX, DerivedMedia
 from pinsphere.errors import InvalidMedia, NotFound, PermissionDenied
 from pinsphere.media.exif import read_exif
+from pinsphere.testing.media import mp4_bytes
 from pinsphere.upload import StoredOriginal
 from store_support import FAST_SETTINGS
 
@@ -40,6 +41,29 @@ def _photo(size: tuple[int, int] = (800, 600), *, gps: bool = False) -> bytes:
         }
     out = io.BytesIO()
     Image.new("RGB", size, (200, 120, 40)).save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def _camera_photo() -> bytes:
+    """A JPEG whose EXIF names its camera and when (with the UTC offset) it was taken."""
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"  # Make
+    exif[0x0110] = "Canon EOS R6"  # Model
+    sub = exif.get_ifd(0x8769)  # the Exif sub-IFD
+    sub[0x9003] = "2024:05:06 07:08:09"  # DateTimeOriginal
+    sub[0x9011] = "-05:00"  # OffsetTimeOriginal
+    out = io.BytesIO()
+    Image.new("RGB", (400, 300), (40, 120, 200)).save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def _animation(frames: int) -> bytes:
+    """An animated GIF whose frames all differ (identical frames would be merged)."""
+    images = [
+        Image.new("RGB", (40, 30), (60 * index, 0, 255 - 60 * index)) for index in range(frames)
+    ]
+    out = io.BytesIO()
+    images[0].save(out, "GIF", save_all=True, append_images=images[1:], duration=80)
     return out.getvalue()
 
 
@@ -102,6 +126,27 @@ def test_an_upload_returns_pending_then_becomes_ready(
     with me.open_thumbnail(pin.id, width=600) as thumbnail:
         assert Image.open(io.BytesIO(thumbnail.read())).width == 640
     assert me.search("width>=700").items[0].id == pin.id
+
+
+def test_the_worker_records_the_camera_time_and_stream_facts(
+    store: pinsphere.PinStore, me: pinsphere.PinScope, gate: threading.Event
+) -> None:
+    photo = me.upload(_camera_photo())
+    clip = me.upload(mp4_bytes(frames=10))
+    gif = me.upload(_animation(frames=3))
+    assert (photo.media.camera, photo.media.taken_at) == (None, None)
+    assert (clip.media.codec, clip.media.frame_count) == (None, None)
+    gate.set()
+    assert store.wait_for_processing(WAIT)
+    photo = me.get(photo.id)
+    assert photo.processing == "ready"
+    assert photo.media.camera == "Canon EOS R6"  # make "Canon" is part of the model
+    assert photo.media.taken_at == datetime(
+        2024, 5, 6, 7, 8, 9, tzinfo=timezone(timedelta(hours=-5))
+    )
+    clip = me.get(clip.id)
+    assert (clip.media.codec, clip.media.frame_count) == ("h264", 10)
+    assert me.get(gif.id).media.frame_count == 3
 
 
 def test_the_location_is_stripped_in_the_upload_itself(

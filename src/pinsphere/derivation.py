@@ -114,7 +114,16 @@ def _strip(
 
 
 def _with_facts(stored: StoredOriginal, derived: Derived) -> StoredOriginal:
-    updates: dict[str, object] = {"blurhash": derived.blurhash, "duration": derived.duration}
+    # The EXIF facts kept on the pin are the owner's to see; the GPS position is not among
+    # them (it stays, if the owner opts in, only inside the stored original).
+    updates: dict[str, object] = {
+        "blurhash": derived.blurhash,
+        "duration": derived.duration,
+        "frame_count": derived.frame_count,
+        "codec": derived.codec,
+        "camera": derived.exif.camera,
+        "taken_at": derived.exif.taken_at,
+    }
     # Displayed dimensions (after EXIF orientation or video rotation) are what search and
     # layout use; keep the header's when the decoder learnt nothing new.
     if derived.width is not None and derived.height is not None:

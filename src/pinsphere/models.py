@@ -99,6 +99,16 @@ class Media(BaseModel):
         height: Pixel height, when known.
         duration: Length in seconds for videos and animations, when known.
         blurhash: A compact placeholder string for grids, when computed.
+        frame_count: Frames, for animations and for videos whose container records it.
+        codec: A video's codec (``h264``, ``vp9``...), when known.
+        camera: The camera that took a photo, from EXIF make and model (``Canon EOS R6``).
+        taken_at: When a photo was taken, from EXIF, exactly as the camera recorded it:
+            timezone-aware (with the camera's own UTC offset) when the EXIF gives the
+            offset, otherwise *naive* — the camera's local wall-clock time, which cannot be
+            placed on the UTC timeline. Compare or sort these only with that in mind.
+
+    GPS positions are never media facts: a location is identifying, and stays only in the
+    stored original when its owner opts in to keep it.
     """
 
     model_config = _FROZEN
@@ -110,6 +120,10 @@ class Media(BaseModel):
     height: int | None = Field(default=None, ge=0)
     duration: float | None = Field(default=None, ge=0)
     blurhash: str | None = None
+    frame_count: int | None = Field(default=None, ge=0)
+    codec: str | None = None
+    camera: str | None = None
+    taken_at: datetime | None = None
 
     @property
     def kind(self) -> Literal["image", "gif", "video"]:

@@ -416,6 +416,10 @@ class PinStore:
             duration=media.duration,
             width=media.width,
             height=media.height,
+            frame_count=media.frame_count,
+            codec=media.codec,
+            camera=media.camera,
+            taken_at=media.taken_at,
             processing="ready",
             updated_at=_now(),
         )

@@ -185,3 +185,21 @@ def test_corrupt_exif_gives_empty_facts_and_is_dropped() -> None:
     cleaned, _ = _strip(corrupt, "image/jpeg")
     assert b"Exif" not in cleaned[:64]
     assert _pixels(cleaned) == _pixels(data)
+
+
+@pytest.mark.parametrize(
+    ("make", "model", "camera"),
+    [
+        ("Canon", "Canon EOS R6", "Canon EOS R6"),
+        ("NIKON CORPORATION", "NIKON Z 6", "NIKON CORPORATION NIKON Z 6"),
+        ("Apple", "iPhone 15", "Apple iPhone 15"),
+        ("apple", "Apple iPhone 15", "Apple iPhone 15"),
+        (None, "PX-1", "PX-1"),
+        ("Pinsphere Optics", None, "Pinsphere Optics"),
+        (None, None, None),
+    ],
+)
+def test_the_camera_joins_make_and_model(
+    make: str | None, model: str | None, camera: str | None
+) -> None:
+    assert ExifFacts(camera_make=make, camera_model=model).camera == camera

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image
 import pinsphere
 from pinsphere import errors
 from pinsphere.media.exif import read_exif
+from pinsphere.testing.media import mp4_bytes
 from store_support import FAST_SETTINGS
 
 
@@ -80,6 +82,38 @@ def test_gif_and_video_facts(store: pinsphere.PinStore, me: pinsphere.PinScope) 
     assert clip.thumbnails == (256,)
     with me.open_thumbnail(clip.id) as poster:
         assert Image.open(io.BytesIO(poster.read())).width == 256
+
+
+def test_a_photo_keeps_its_camera_and_time_but_not_its_position(
+    store: pinsphere.PinStore, me: pinsphere.PinScope
+) -> None:
+    pin = me.upload(camera_jpeg((400, 300)))
+    # Make "Pinsphere Optics" and model "PX-1" joined; the time with the recorded offset.
+    assert pin.media.camera == "Pinsphere Optics PX-1"
+    taken = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone(timedelta(hours=2)))
+    assert pin.media.taken_at == taken
+    assert pin.media.taken_at is not None
+    assert pin.media.taken_at.utcoffset() == timedelta(hours=2)
+    assert (pin.media.frame_count, pin.media.codec) == (1, None)  # a still: one frame
+    stored = me.get(pin.id)
+    assert stored.media == pin.media
+    assert "gps" not in stored.media.model_dump()
+
+
+def test_a_time_without_an_offset_stays_camera_local(me: pinsphere.PinScope) -> None:
+    pin = me.upload(camera_jpeg((200, 150), offset=None))
+    assert pin.media.taken_at == datetime(2024, 5, 6, 7, 8, 9)
+    assert me.get(pin.id).media.taken_at == datetime(2024, 5, 6, 7, 8, 9)
+
+
+def test_frame_count_and_codec(me: pinsphere.PinScope) -> None:
+    gif = me.upload(animated_gif(frames=4))
+    assert gif.media.frame_count == 4
+    assert (gif.media.codec, gif.media.camera, gif.media.taken_at) == (None, None, None)
+    clip = me.upload(mp4_bytes(frames=10))
+    assert clip.media.codec == "h264"
+    assert clip.media.frame_count == 10
+    assert me.get(clip.id).media == clip.media
 
 
 def test_a_video_without_pictures_is_refused_and_leaves_nothing(

@@ -140,8 +140,8 @@ class PinChanges(BaseModel):
 
     Tag changes are applied by the backend atomically, so two concurrent updates that add
     different tags both take effect. The media facts that derivation learns (``blurhash``,
-    ``duration``, ``width``, ``height``) may change; ``size`` and ``sha256`` name the stored
-    original and never do.
+    ``duration``, ``width``, ``height``, ``frame_count``, ``codec``, ``camera``,
+    ``taken_at``) may change; ``size`` and ``sha256`` name the stored original and never do.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -156,6 +156,10 @@ class PinChanges(BaseModel):
     duration: float | None = Field(default=None, ge=0)
     width: int | None = Field(default=None, ge=0)
     height: int | None = Field(default=None, ge=0)
+    frame_count: int | None = Field(default=None, ge=0)
+    codec: str | None = None
+    camera: str | None = None
+    taken_at: datetime | None = None
     processing: ProcessingState | None = None
     updated_at: datetime
 
@@ -166,6 +170,10 @@ class PinChanges(BaseModel):
             "duration": self.duration,
             "width": self.width,
             "height": self.height,
+            "frame_count": self.frame_count,
+            "codec": self.codec,
+            "camera": self.camera,
+            "taken_at": self.taken_at,
         }
         return {name: value for name, value in named.items() if value is not None}
 

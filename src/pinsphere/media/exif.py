@@ -101,6 +101,18 @@ class ExifFacts:
     gps: GpsPosition | None = None
     identifying: tuple[str, ...] = field(default=())
 
+    @property
+    def camera(self) -> str | None:
+        """Make and model as one name: the model alone when it already starts with the
+        make (``Canon`` + ``Canon EOS R6`` is ``Canon EOS R6``), else ``make model``;
+        whichever is known when only one is, ``None`` when neither is."""
+        make, model = self.camera_make, self.camera_model
+        if make is None or model is None:
+            return model or make
+        if model.casefold().startswith(make.casefold()):
+            return model
+        return f"{make} {model}"
+
 
 def _text(value: object) -> str | None:
     if isinstance(value, bytes):

@@ -23,7 +23,7 @@ import operator
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -347,6 +347,89 @@ class MetadataBackendSuite:
         # Dimension searches see the new facts.
         wide = DimensionTerm(field="width", op=">=", value=1900)
         assert _found(backend, wide) == {pin.id}
+
+    @pytest.mark.parametrize(
+        "taken_at",
+        [
+            datetime(2024, 5, 1, 14, 30, 5, 250000, tzinfo=timezone(timedelta(hours=2))),
+            datetime(2023, 12, 31, 23, 59, 59, tzinfo=UTC),
+            datetime(2024, 5, 1, 14, 30, 5),  # naive: camera-local, no offset recorded
+            None,
+        ],
+        ids=["offset", "utc", "naive", "none"],
+    )
+    def test_media_facts_round_trip(
+        self, backend: MetadataBackend, taken_at: datetime | None
+    ) -> None:
+        pin = _alice_pin()
+        media = pin.media.model_copy(
+            update={
+                "frame_count": 42,
+                "codec": "h264",
+                "camera": "Pinsphere Optics PX-1",
+                "taken_at": taken_at,
+            }
+        )
+        pin = pin.model_copy(update={"media": media})
+        _insert(backend, pin)
+        got = backend.get_pin(pin.id, EVERYTHING)
+        found = backend.search_pins(Query(), EVERYTHING, limit=10)
+        assert got is not None
+        assert [found_pin.id for found_pin in found] == [pin.id]
+        for read in (got.media, found[0].media):
+            assert (read.frame_count, read.codec, read.camera) == (
+                42,
+                "h264",
+                "Pinsphere Optics PX-1",
+            )
+            assert read.taken_at == taken_at
+            if taken_at is not None:
+                assert read.taken_at is not None
+                # The offset the camera recorded is kept; a naive time stays naive.
+                assert read.taken_at.utcoffset() == taken_at.utcoffset()
+        assert _pin_fields(got) == _pin_fields(pin)
+        assert _pin_fields(found[0]) == _pin_fields(pin)
+
+    def test_media_facts_are_none_when_unknown(self, backend: MetadataBackend) -> None:
+        pin = _alice_pin()
+        _insert(backend, pin)
+        got = backend.get_pin(pin.id, EVERYTHING)
+        assert got is not None
+        media = got.media
+        assert (media.frame_count, media.codec, media.camera, media.taken_at) == (None,) * 4
+
+    def test_update_sets_the_exif_and_stream_facts(self, backend: MetadataBackend) -> None:
+        pin = _alice_pin(mime_type="video/mp4", thumbnails=())
+        pin = pin.model_copy(update={"processing": "pending"})
+        _insert(backend, pin)
+        taken = datetime(2024, 5, 1, 9, 15, 0, tzinfo=timezone(timedelta(hours=-7)))
+        changes = PinChanges(
+            frame_count=300,
+            codec="hevc",
+            camera="Canon EOS R6",
+            taken_at=taken,
+            processing="ready",
+            updated_at=now_ms(),
+        )
+        updated = backend.update_pin(pin.id, changes)
+        assert updated is not None
+        media = updated.media
+        assert (media.frame_count, media.codec, media.camera) == (300, "hevc", "Canon EOS R6")
+        assert media.taken_at == taken
+        assert media.taken_at is not None
+        assert media.taken_at.utcoffset() == timedelta(hours=-7)
+        assert (media.width, media.height, media.sha256) == (
+            pin.media.width,
+            pin.media.height,
+            pin.media.sha256,
+        )
+        got = backend.get_pin(pin.id, EVERYTHING)
+        assert got is not None
+        assert _pin_fields(got) == _pin_fields(updated)
+        # A later update that names none of them leaves them as they are.
+        kept = backend.update_pin(pin.id, PinChanges(title="Later", updated_at=now_ms()))
+        assert kept is not None
+        assert kept.media == updated.media
 
     def test_size_and_digest_are_not_changeable(self) -> None:
         for name in ("size", "sha256", "mime_type"):

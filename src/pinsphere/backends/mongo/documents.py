@@ -9,7 +9,8 @@ Pins (collection ``pins``), one document each::
      "words":     ["big", "cat", ...],                      # distinct search words
      "word_text": " big red balloon party ",                # the word sequence, spaced
      "media": {"mime_type", "kind", "size", "sha256", "width", "height", "duration",
-               "blurhash"},
+               "blurhash", "frame_count", "codec", "camera",
+               "taken_at": "<ISO 8601>"},                   # offset kept, or naive
      "thumbnails": [320, 640], "board_ids": ["<board id>", ...],
      "processing": "ready",                                 # or "pending", "failed"
      "created_at": <µs>, "updated_at": <µs>, "rev": <int>}
@@ -28,7 +29,9 @@ Pins (collection ``pins``), one document each::
   (a document written before the field existed reads as ``ready``).
 
 Times are integers of microseconds since the Unix epoch (UTC): BSON dates keep only
-milliseconds, and the domain models round-trip exactly.
+milliseconds, and the domain models round-trip exactly. The one exception is a photo's EXIF
+``taken_at``, ISO 8601 text: it keeps the camera's UTC offset, or stays naive (camera-local
+time) when the camera recorded none, and reads back exactly as written.
 
 Boards (``boards``): ``_id`` is the board id, ``name_key`` the case-insensitive key,
 unique per owner. Shares (``shares``): one per (target kind, target id, user). Links
@@ -61,6 +64,7 @@ __all__ = [
     "board_document",
     "board_from_document",
     "from_micros",
+    "media_value",
     "pin_document",
     "pin_from_document",
     "plain",
@@ -114,6 +118,14 @@ def search_fields(title: str, description: str, tags: Iterable[str]) -> Document
     }
 
 
+def media_value(name: str, value: object) -> object:
+    """The stored form of one ``media`` fact: ``taken_at`` as ISO 8601 text (BSON dates
+    keep neither an offset nor a naive time), every other as it is."""
+    if name == "taken_at" and isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
 def pin_document(pin: Pin, board_ids: Sequence[str]) -> Document:
     """The document of a new pin on the given boards.
 
@@ -141,6 +153,10 @@ def pin_document(pin: Pin, board_ids: Sequence[str]) -> Document:
             "height": media.height,
             "duration": media.duration,
             "blurhash": media.blurhash,
+            "frame_count": media.frame_count,
+            "codec": media.codec,
+            "camera": media.camera,
+            "taken_at": media_value("taken_at", media.taken_at),
         },
         "thumbnails": list(pin.thumbnails),
         "board_ids": list(dict.fromkeys(board_ids)),
@@ -171,6 +187,10 @@ def pin_from_document(doc: Mapping[str, Any], boards: Sequence[str]) -> Pin:
             height=media.get("height"),
             duration=media.get("duration"),
             blurhash=media.get("blurhash"),
+            frame_count=media.get("frame_count"),
+            codec=media.get("codec"),
+            camera=media.get("camera"),
+            taken_at=media.get("taken_at"),
         ),
         thumbnails=tuple(doc.get("thumbnails", ())),
         processing=doc.get("processing", "ready"),

@@ -38,6 +38,7 @@ from pinsphere.backends.mongo.documents import (
     Document,
     board_document,
     board_from_document,
+    media_value,
     pin_document,
     pin_from_document,
     plain,
@@ -585,5 +586,5 @@ def _pin_changes(current: Mapping[str, Any], changes: PinChanges) -> Document:
     if changes.processing is not None:
         update["processing"] = changes.processing
     for name, value in changes.media_updates().items():
-        update[f"media.{name}"] = value
+        update[f"media.{name}"] = media_value(name, value)
     return update

@@ -65,6 +65,10 @@ assert tuple(column.name for column in PIN_COLUMNS) == (
     "created_at",
     "updated_at",
     "processing",
+    "frame_count",
+    "codec",
+    "camera",
+    "taken_at",
 ), "PIN_COLUMNS changed: update pin_from_record"
 USER_COLUMNS: tuple[sa.Column[Any], ...] = tuple(
     column
@@ -129,6 +133,10 @@ def pin_values(pin: Pin, key: int) -> dict[str, Any]:
         "created_at": to_utc(pin.created_at),
         "updated_at": to_utc(pin.updated_at),
         "processing": pin.processing,
+        "frame_count": media.frame_count,
+        "codec": media.codec,
+        "camera": media.camera,
+        "taken_at": media.taken_at,
     }
 
 
@@ -142,6 +150,10 @@ def pin_from_row(row: RowMapping, boards_of_pin: Sequence[str] = ()) -> Pin:
         height=row["height"],
         duration=row["duration"],
         blurhash=row["blurhash"],
+        frame_count=row["frame_count"],
+        codec=row["codec"],
+        camera=row["camera"],
+        taken_at=_exif_time(row["taken_at"]),
     )
     return Pin.model_construct(
         id=encode_id(row["id"]),
@@ -158,6 +170,14 @@ def pin_from_row(row: RowMapping, boards_of_pin: Sequence[str] = ()) -> Pin:
         created_at=to_utc(row["created_at"]),
         updated_at=to_utc(row["updated_at"]),
     )
+
+
+def _exif_time(stored: datetime | str | None) -> datetime | None:
+    """A photo's EXIF time from its column: parsed already through
+    :class:`~pinsphere.backends.sql.tables.ExifTime`, or its ISO text from the driver."""
+    if stored is None or isinstance(stored, datetime):
+        return stored
+    return _from_iso(stored)
 
 
 def board_from_row(row: RowMapping, pin_count: int) -> Board:
@@ -252,6 +272,10 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
         created_at,
         updated_at,
         processing,
+        frame_count,
+        codec,
+        camera,
+        taken_at,
         board_names,
     ) = row
     if sqlite:
@@ -279,6 +303,10 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
                     "height": height,
                     "duration": duration,
                     "blurhash": blurhash,
+                    "frame_count": frame_count,
+                    "codec": codec,
+                    "camera": camera,
+                    "taken_at": _exif_time(taken_at),
                 }
             ),
             "thumbnails": _split_ints(thumbnails),

@@ -33,6 +33,7 @@ so that order is code-point order as in SQLite and in Python.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,6 +43,7 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "BIGINT_KEY",
     "KEY_TEXT",
+    "ExifTime",
     "SearchDocument",
     "board_pins",
     "boards",
@@ -109,6 +111,24 @@ class SearchDocument(TypeDecorator[list[str]]):
         return None if value is None else str(value).split()
 
 
+class ExifTime(TypeDecorator[datetime]):
+    """A photo's EXIF time as ISO 8601 text, so that it reads back exactly as written.
+
+    The camera's UTC offset is kept when it recorded one, and a naive (camera-local) time
+    stays naive: a ``DateTime`` column would turn both into UTC (PostgreSQL) or drop the
+    offset (SQLite), and a naive time has no UTC instant to turn into.
+    """
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else value.isoformat()
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(str(value))
+
+
 metadata_schema = sa.MetaData()
 
 pins = sa.Table(
@@ -134,6 +154,10 @@ pins = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("processing", sa.String(8), nullable=False, server_default="ready"),
+    sa.Column("frame_count", sa.Integer),
+    sa.Column("codec", sa.Text),
+    sa.Column("camera", sa.Text),
+    sa.Column("taken_at", ExifTime),
 )
 
 pin_tags = sa.Table(
