@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 import pinsphere
-from store_support import FAST_SETTINGS, postgres_url, require_postgres, with_option
+from store_support import (
+    FAST_SETTINGS,
+    endpoint_of,
+    postgres_url,
+    require_postgres,
+    start_moto,
+    with_option,
+)
 
 
 @pytest.fixture
@@ -63,3 +70,23 @@ def alice(store: pinsphere.PinStore) -> pinsphere.User:
 def bob(store: pinsphere.PinStore) -> pinsphere.User:
     """Another member."""
     return store.users.create("bob", password="bob-password")
+
+
+@pytest.fixture(scope="session")
+def aws_env() -> Iterator[None]:
+    """S3 credentials from the standard environment variables, as a deployment gives them."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+            patch.delenv(name, raising=False)
+        yield
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(aws_env: None) -> Iterator[str]:
+    """moto's S3 server on loopback, addressed through ``endpoint_url`` as MinIO would be."""
+    server = start_moto()
+    yield endpoint_of(server)
+    server.stop()

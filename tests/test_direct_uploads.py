@@ -40,7 +40,7 @@ from pinsphere.errors import (
     TooLarge,
 )
 from pinsphere.testing.media import jpeg_bytes, png_bytes
-from store_support import FAST_SETTINGS, endpoint_of, start_moto
+from store_support import FAST_SETTINGS
 
 LIMIT = 64 * 1024
 SETTINGS = FAST_SETTINGS.model_copy(update={"max_upload_bytes": LIMIT})
@@ -48,17 +48,8 @@ HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    """moto's S3 server, with credentials from the standard environment variables."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-            patch.delenv(name, raising=False)
-        server = start_moto()
-        yield endpoint_of(server)
-        server.stop()
+def endpoint(s3_endpoint: str) -> str:
+    return s3_endpoint
 
 
 def s3_client(endpoint: str) -> Any:

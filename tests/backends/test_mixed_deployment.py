@@ -21,20 +21,7 @@ from pinsphere import errors
 from pinsphere.backends.mongo.metadata import MongoMetadataBackend
 from pinsphere.plugins import get_hooks
 from pinsphere.testing.media import jpeg_bytes, png_bytes
-from store_support import FAST_SETTINGS, endpoint_of, start_moto
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        server = start_moto()
-        try:
-            yield endpoint_of(server)
-        finally:
-            server.stop()
+from store_support import FAST_SETTINGS
 
 
 @pytest.fixture

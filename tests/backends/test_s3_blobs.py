@@ -34,22 +34,8 @@ FAST = "max_attempts=1&connect_timeout=2&read_timeout=10&block_size=5242880"
 
 
 @pytest.fixture(scope="module")
-def aws_env() -> Iterator[None]:
-    """Credentials from the standard environment variables, as a deployment gives them."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-            patch.delenv(name, raising=False)
-        yield
-
-
-@pytest.fixture(scope="module")
-def endpoint(aws_env: None) -> Iterator[str]:
-    server = start_moto()
-    yield endpoint_of(server)
-    server.stop()
+def endpoint(s3_endpoint: str) -> str:
+    return s3_endpoint
 
 
 def client(endpoint: str) -> Any:

@@ -19,7 +19,6 @@ from pinsphere import PasswordHashing, StoreSettings
 from pinsphere.direct_uploads import INCOMING_PREFIX
 from pinsphere.testing import media
 from pinsphere_http import HTTPSettings, create_app
-from store_support import endpoint_of, start_moto
 
 pytestmark = pytest.mark.anyio
 
@@ -33,17 +32,8 @@ HTML = b"<!DOCTYPE html><html><body>not a picture</body></html>"
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    """moto's S3 server, with credentials from the standard environment variables."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-            patch.delenv(name, raising=False)
-        server = start_moto()
-        yield endpoint_of(server)
-        server.stop()
+def endpoint(s3_endpoint: str) -> str:
+    return s3_endpoint
 
 
 def _store_on(endpoint: str, extra: str = "") -> pinsphere.PinStore:
