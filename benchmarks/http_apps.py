@@ -59,7 +59,8 @@ def pinsphere_app() -> FastAPI:
 
 _COLUMNS = (
     "id, owner_id, owner, title, description, visibility, mime_type, size, sha256, width,"
-    " height, duration, blurhash, tags, thumbnails, created_at, updated_at"
+    " height, duration, blurhash, tags, thumbnails, created_at, updated_at, processing,"
+    " frame_count, codec, camera, taken_at"
 )
 _VISIBLE_PIN = "(p.visibility IN ('public', 'internal') OR p.owner_id = ?)"
 _GET_SQL = (
@@ -138,8 +139,13 @@ def _pin(row: Sequence[Any], boards: Sequence[str]) -> dict[str, Any]:
             "height": row[10],
             "duration": row[11],
             "blurhash": row[12],
+            "frame_count": row[18],
+            "codec": row[19],
+            "camera": row[20],
+            "taken_at": row[21],
         },
         "thumbnails": [int(w) for w in row[14].split(",")] if row[14] else [],
+        "processing": row[17],
         "created_at": _timestamp(row[15]),
         "updated_at": _timestamp(row[16]),
     }
