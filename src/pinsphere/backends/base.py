@@ -25,7 +25,8 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pinsphere.errors import InvalidInput
+from pinsphere.errors import InvalidInput, InvalidQuery
+from pinsphere.ids import decode_id
 from pinsphere.models import (
     ApiToken,
     AuditEvent,
@@ -58,6 +59,7 @@ __all__ = [
     "UserBackend",
     "UserCapabilities",
     "UserChanges",
+    "page_position",
     "split_options",
 ]
 
@@ -117,6 +119,26 @@ class Backend(abc.ABC):
         Raises:
             BackendUnavailable: It does not.
         """
+
+
+def page_position(limit: int, after: str | None) -> int | None:
+    """Check a search's page arguments and read its keyset position, for every backend.
+
+    Returns:
+        The integer id the page starts after, or ``None`` for the first page.
+
+    Raises:
+        InvalidInput: ``limit`` is below 1.
+        InvalidQuery: ``after`` is not a well-formed pin id.
+    """
+    if limit < 1:
+        raise InvalidInput(f"limit must be at least 1, not {limit}")
+    if after is None:
+        return None
+    position = decode_id(after)
+    if position is None:
+        raise InvalidQuery(f"not a valid position: {after!r}")
+    return position
 
 
 class MetadataCapabilities(BaseModel):

@@ -19,6 +19,7 @@ from pinsphere.backends.base import (
     MetadataBackend,
     MetadataCapabilities,
     PinChanges,
+    page_position,
 )
 from pinsphere.backends.memory import InMemory
 from pinsphere.backends.memory.sharing import MemorySharing, strongest
@@ -161,10 +162,8 @@ class MemoryMetadataBackend(InMemory, MetadataBackend):
             InvalidInput: ``limit`` is below 1.
             InvalidQuery: ``after`` is not a well-formed pin id.
         """
-        if limit < 1:
-            raise InvalidInput(f"limit must be at least 1, not {limit}")
+        position = page_position(limit, after)
         newest = query.order == "newest"
-        position = _cursor_number(after) if after is not None else None
         with self._lock:
             hits = self._matching(query, access)
             if position is not None:
@@ -509,18 +508,6 @@ def _id_number(pin_id: str) -> int:
     number = decode_id(pin_id)
     if number is None:
         raise InvalidInput(f"not a pin id: {pin_id!r}")
-    return number
-
-
-def _cursor_number(after: str) -> int:
-    """The integer position of a keyset cursor.
-
-    Raises:
-        InvalidQuery: ``after`` is not a well-formed pin id.
-    """
-    number = decode_id(after)
-    if number is None:
-        raise InvalidQuery(f"not a valid position: {after!r}")
     return number
 
 

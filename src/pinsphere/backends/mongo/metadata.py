@@ -31,6 +31,7 @@ from pinsphere.backends.base import (
     MetadataBackend,
     MetadataCapabilities,
     PinChanges,
+    page_position,
 )
 from pinsphere.backends.mongo.documents import (
     PIN_PROJECTION,
@@ -54,7 +55,7 @@ from pinsphere.backends.mongo.filters import (
 )
 from pinsphere.backends.mongo.options import DEFAULT_DATABASE, MongoOptions, parse_mongo_url
 from pinsphere.backends.mongo.sharing import MongoSharing
-from pinsphere.errors import BackendUnavailable, Conflict, InvalidInput, InvalidQuery, NotFound
+from pinsphere.errors import BackendUnavailable, Conflict, InvalidInput, NotFound
 from pinsphere.ids import decode_id, encode_id
 from pinsphere.models import (
     AuditEvent,
@@ -266,13 +267,7 @@ class MongoMetadataBackend(MetadataBackend):
             InvalidInput: ``limit`` is below 1.
             InvalidQuery: ``after`` is not a well-formed pin id.
         """
-        if limit < 1:
-            raise InvalidInput(f"limit must be at least 1, not {limit}")
-        position = None
-        if after is not None:
-            position = decode_id(after)
-            if position is None:
-                raise InvalidQuery(f"not a valid position: {after!r}")
+        position = page_position(limit, after)
         newest = query.order == "newest"
         rules = AccessFilters(self._c, access)
         wanted = all_of(rules.pins(), query_filter(query, rules, self._c), keyset(position, newest))

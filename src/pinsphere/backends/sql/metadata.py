@@ -23,6 +23,7 @@ from pinsphere.backends.base import (
     MetadataBackend,
     MetadataCapabilities,
     PinChanges,
+    page_position,
 )
 from pinsphere.backends.sql import compiler
 from pinsphere.backends.sql.connected import SQLConnected
@@ -53,7 +54,7 @@ from pinsphere.backends.sql.writes import (
     tag_row_dicts,
     tag_rows,
 )
-from pinsphere.errors import InvalidInput, InvalidQuery, NotFound
+from pinsphere.errors import InvalidInput, NotFound
 from pinsphere.ids import encode_id
 from pinsphere.models import (
     AuditEvent,
@@ -226,13 +227,7 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
             InvalidInput: ``limit`` is below 1.
             InvalidQuery: ``after`` is not a pin id.
         """
-        if limit < 1:
-            raise InvalidInput("limit must be at least 1")
-        after_key: int | None = None
-        if after is not None:
-            after_key = pin_key(after)
-            if after_key is None:
-                raise InvalidQuery(f"not a pin id: {after!r}")
+        after_key = page_position(limit, after)
         with self._db.reader() as reader:
             driver = choose_driver(reader, query, self._dialect)
             sql, parameters = self._plans.search(
