@@ -36,9 +36,12 @@ _last = 0
 
 
 # Ids are encoded and decoded on every row of every page, so both go through tables rather
-# than a loop per character: 10 bits (two characters) at a time one way, and Python's own
-# base-32 parser (after mapping our alphabet onto its digits) the other.
-_PAIRS = tuple(_ALPHABET[pair >> 5] + _ALPHABET[pair & 31] for pair in range(1024))
+# than a loop per character: 15 bits (three characters) at a time one way (a 32,768-entry
+# table, about 2 MB), and Python's own base-32 parser (after mapping our alphabet onto its
+# digits) the other.
+_PAIRS = [first + second for first in _ALPHABET for second in _ALPHABET]
+_TRIPLES = tuple(first + pair for first in _ALPHABET for pair in _PAIRS)
+del _PAIRS
 _TO_PYTHON_DIGITS = str.maketrans(
     _ALPHABET + _ALPHABET.upper(), "0123456789abcdefghijklmnopqrstuv" * 2
 )
@@ -49,15 +52,11 @@ def encode_id(value: int) -> str:
     """Write an integer id as its fixed-width public string."""
     if not 0 <= value <= MAX_ID:
         raise ValueError(f"id out of range: {value}")
-    pairs = _PAIRS
+    triples = _TRIPLES
     return (
-        _ALPHABET[value >> 60]
-        + pairs[(value >> 50) & 1023]
-        + pairs[(value >> 40) & 1023]
-        + pairs[(value >> 30) & 1023]
-        + pairs[(value >> 20) & 1023]
-        + pairs[(value >> 10) & 1023]
-        + pairs[value & 1023]
+        f"{_ALPHABET[value >> 60]}{triples[(value >> 45) & 32767]}"
+        f"{triples[(value >> 30) & 32767]}{triples[(value >> 15) & 32767]}"
+        f"{triples[value & 32767]}"
     )
 
 

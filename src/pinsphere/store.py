@@ -96,6 +96,8 @@ MAX_TITLE_LENGTH = 300
 MAX_DESCRIPTION_LENGTH = 10_000
 
 _log = logging.getLogger(__name__)
+# Page[Pin] looked up once: subscripting a generic model goes through pydantic's type cache.
+_PinPage = Page[Pin]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -928,13 +930,12 @@ class PinScope:
         parsed = self._prepare(query, order)
         viewer = self.principal.user_id
         after = decode_cursor(cursor, parsed, viewer) if cursor else None
-        items = self._store.metadata.search_pins(parsed, self.access, limit=limit + 1, after=after)
-        next_cursor = None
-        if len(items) > limit:
-            items = items[:limit]
-            next_cursor = encode_cursor(items[-1].id, parsed, viewer)
+        items, more = self._store.metadata.search_page(
+            parsed, self.access, limit=limit, after=after
+        )
+        next_cursor = encode_cursor(items[-1].id, parsed, viewer) if more and items else None
         # Built without validation: the pins come validated from the backend.
-        return Page[Pin].model_construct(items=tuple(items), next_cursor=next_cursor)
+        return _PinPage.model_construct(items=tuple(items), next_cursor=next_cursor)
 
     def count(self, query: str | Query = "") -> int:
         """How many visible pins match ``query``."""

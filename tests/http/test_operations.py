@@ -89,7 +89,7 @@ async def test_backend_failures_inside_a_request_do_not_leak(
     def broken(*args: object, **kwargs: object) -> None:
         raise BackendUnavailable("psycopg: connection to 10.1.2.3 refused")
 
-    monkeypatch.setattr(store.metadata, "search_pins", broken)
+    monkeypatch.setattr(store.metadata, "search_page", broken)
     response = await client.get("/api/v1/pins", headers=headers)
     assert_problem(response, 503)
     assert "10.1.2.3" not in response.text

@@ -267,6 +267,18 @@ class MetadataBackend(Backend):
             after: Keyset position: only pins strictly after this pin id in the order.
         """
 
+    def search_page(
+        self, query: Query, access: AccessRule, *, limit: int, after: str | None = None
+    ) -> tuple[list[Pin], bool]:
+        """A page of :meth:`search_pins`: up to ``limit`` pins, and whether more follow.
+
+        The facade pages through this method. The default asks :meth:`search_pins` for one
+        pin more than the page holds; a backend that can tell "more follow" without building
+        that pin (a SQL backend reads one more row) overrides it.
+        """
+        found = self.search_pins(query, access, limit=limit + 1, after=after)
+        return found[:limit], len(found) > limit
+
     @abc.abstractmethod
     def count_pins(self, query: Query, access: AccessRule) -> int:
         """How many visible pins match ``query``."""

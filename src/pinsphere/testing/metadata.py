@@ -1334,6 +1334,27 @@ class MetadataBackendSuite:
         assert _all_pages(backend, query, access, page_size) == expected
         assert backend.count_pins(query, access) == len(expected)
 
+    @pytest.mark.parametrize("page_size", [1, 3, 5, 6])
+    def test_search_page_says_whether_more_follow(
+        self, backend: MetadataBackend, page_size: int
+    ) -> None:
+        pins = [_alice_pin(created_at=_DAY + timedelta(minutes=i)) for i in range(5)]
+        _insert(backend, *pins)
+        expected = _newest_first(pins)
+        walked: list[str] = []
+        after: str | None = None
+        while True:
+            page, more = backend.search_page(_query(), EVERYTHING, limit=page_size, after=after)
+            assert _ids(page) == _ids(
+                backend.search_pins(_query(), EVERYTHING, limit=page_size, after=after)
+            )
+            walked.extend(_ids(page))
+            assert more == (len(walked) < len(expected))
+            if not more:
+                break
+            after = page[-1].id
+        assert walked == expected
+
     # -- results are values -----------------------------------------------------------------
 
     def test_returned_pins_are_independent_of_the_store(self, backend: MetadataBackend) -> None:

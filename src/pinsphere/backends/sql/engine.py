@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
+from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from types import TracebackType
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -19,10 +22,17 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from pinsphere.backends.base import BackendOptions, split_options
-from pinsphere.backends.sql.translate import translate_errors
+from pinsphere.backends.sql.translate import translate_errors, translated
 from pinsphere.errors import InvalidInput
 
-__all__ = ["Database", "DriverReader", "SQLOptions", "open_database"]
+__all__ = [
+    "Database",
+    "DriverReader",
+    "ReaderLease",
+    "ReaderPool",
+    "SQLOptions",
+    "open_database",
+]
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 # Options that only mean something to one dialect; given to the other they are an error.
@@ -80,10 +90,20 @@ class Database:
         schema: The PostgreSQL schema in use, if one was asked for.
     """
 
-    def __init__(self, engine: Engine, schema: str | None) -> None:
+    def __init__(
+        self, engine: Engine, schema: str | None, options: SQLOptions | None = None
+    ) -> None:
         self.engine = engine
         self.dialect: str = engine.dialect.name
         self.schema = schema
+        options = options or SQLOptions()
+        sqlite = self.dialect == "sqlite"
+        self._readers = ReaderPool(
+            engine,
+            size=options.pool_size or (_SQLITE_POOL_SIZE if sqlite else _POSTGRES_READERS),
+            recycle=options.pool_recycle,
+            pre_ping=options.pool_pre_ping,
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -114,36 +134,23 @@ class Database:
             with conn.begin():
                 yield conn
 
-    @contextmanager
-    def reader(self) -> Iterator[DriverReader]:
+    def reader(self) -> ReaderLease:
         """The driver's own connection, for reads of one statement each, outside a transaction.
 
-        For the search path: a single statement reads one consistent snapshot on its own, so
-        no ``BEGIN``/``COMMIT`` round trips are needed (PostgreSQL runs it in autocommit; the
-        SQLite connections never open transactions by themselves). Native errors are
-        translated; a connection that broke is dropped from the pool.
+        For the hot read paths (search, a pin, a user): a single statement reads one
+        consistent snapshot on its own, so no ``BEGIN``/``COMMIT`` round trips are needed
+        (PostgreSQL connections of this kind stay in autocommit; SQLite's never open
+        transactions by themselves). The connections come from :class:`ReaderPool` rather
+        than SQLAlchemy's pool, whose checkout and reset cost more than the query. Native
+        errors are translated; a connection that broke is closed instead of kept.
+
+        Use as ``with database.reader() as reader: reader.rows(sql, parameters)``.
         """
-        with translate_errors():
-            pooled = self.engine.raw_connection()
-            try:
-                driver: Any = pooled.driver_connection
-                if not self.is_sqlite:
-                    driver.autocommit = True
-                try:
-                    yield DriverReader(driver, "?" if self.is_sqlite else "%s")
-                finally:
-                    if not self.is_sqlite:
-                        # The pool's other users (SQLAlchemy) expect transactions again.
-                        driver.autocommit = False
-            except BaseException as exc:
-                if not _usable(pooled.driver_connection, self.is_sqlite):
-                    pooled.invalidate(exc if isinstance(exc, Exception) else None)
-                raise
-            finally:
-                pooled.close()
+        return ReaderLease(self._readers)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        self._readers.close()
         self.engine.dispose()
 
 
@@ -152,16 +159,143 @@ class DriverReader:
 
     Attributes:
         placeholder: The driver's positional parameter marker (``?`` or ``%s``).
+        connection: The driver connection.
+        born: When it was opened (:func:`time.monotonic`), for ``pool_recycle``.
     """
 
+    __slots__ = ("born", "connection", "placeholder")
+
     def __init__(self, connection: Any, placeholder: str) -> None:
-        self._connection = connection
+        self.connection = connection
         self.placeholder = placeholder
+        self.born = time.monotonic()
 
     def rows(self, sql: str, parameters: Any) -> list[tuple[Any, ...]]:
         """All rows of one statement."""
-        rows: list[tuple[Any, ...]] = self._connection.execute(sql, parameters).fetchall()
+        rows: list[tuple[Any, ...]] = self.connection.execute(sql, parameters).fetchall()
         return rows
+
+
+class ReaderPool:
+    """Driver connections kept for single-statement reads.
+
+    Connections are opened through the engine (so its ``connect`` hooks set the PRAGMAs or
+    session settings) and then detached from SQLAlchemy's pool; idle ones wait in a deque,
+    whose ``append``/``pop`` are atomic, so taking one costs no lock. At most ``size`` are
+    kept idle; more may be open at once under load, and those are closed when given back.
+    """
+
+    def __init__(self, engine: Engine, *, size: int, recycle: int | None, pre_ping: bool) -> None:
+        """Keep up to ``size`` idle connections of ``engine``.
+
+        Args:
+            engine: Opens the connections.
+            size: The most idle connections kept.
+            recycle: Seconds after which a connection is replaced (``None`` or negative:
+                never), as SQLAlchemy's ``pool_recycle``.
+            pre_ping: Test each connection before use, as SQLAlchemy's ``pool_pre_ping``.
+        """
+        self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._size = size
+        self._recycle = recycle if recycle is not None and recycle >= 0 else None
+        self._pre_ping = pre_ping
+        self._idle: deque[DriverReader] = deque()
+
+    def take(self) -> DriverReader:
+        """An idle connection, or a new one."""
+        while True:
+            try:
+                reader = self._idle.pop()
+            except IndexError:
+                return self._open()
+            if self._fresh(reader):
+                return reader
+            _close(reader)
+
+    def give(self, reader: DriverReader) -> None:
+        """Return a connection that is still usable."""
+        if len(self._idle) < self._size:
+            self._idle.append(reader)
+        else:
+            _close(reader)
+
+    def discard(self, reader: DriverReader) -> None:
+        """Return a connection after an error: kept only when the error left it usable."""
+        if _usable(reader.connection, self._sqlite):
+            self.give(reader)
+        else:
+            _close(reader)
+
+    def close(self) -> None:
+        """Close every idle connection."""
+        while True:
+            try:
+                reader = self._idle.pop()
+            except IndexError:
+                return
+            _close(reader)
+
+    def _fresh(self, reader: DriverReader) -> bool:
+        if self._recycle is not None and time.monotonic() - reader.born > self._recycle:
+            return False
+        if not self._pre_ping:
+            return True
+        try:
+            reader.connection.execute("SELECT 1").fetchall()
+        except Exception:  # any failure means: open another one
+            return False
+        return True
+
+    def _open(self) -> DriverReader:
+        pooled = self._engine.raw_connection()
+        connection: Any = pooled.driver_connection
+        # Ours from now on: SQLAlchemy's pool forgets it and opens another when it needs one.
+        pooled.detach()
+        if not self._sqlite:
+            connection.autocommit = True
+        return DriverReader(connection, "?" if self._sqlite else "%s")
+
+
+def _close(reader: DriverReader) -> None:
+    with suppress(Exception):  # closing a broken connection may fail; it is gone either way
+        reader.connection.close()
+
+
+class ReaderLease:
+    """One use of a :class:`ReaderPool` connection, as a context manager.
+
+    A class rather than a generator-based context manager: it is entered on every search.
+    """
+
+    __slots__ = ("_pool", "_reader")
+
+    def __init__(self, pool: ReaderPool) -> None:
+        self._pool = pool
+
+    def __enter__(self) -> DriverReader:
+        try:
+            self._reader = self._pool.take()
+        except Exception as exc:
+            replacement = translated(exc)
+            if replacement is None:
+                raise
+            raise replacement from exc
+        return self._reader
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self._pool.give(self._reader)
+            return
+        self._pool.discard(self._reader)
+        replacement = translated(exc)
+        if replacement is not None:
+            raise replacement from exc
 
 
 def _usable(connection: Any, sqlite: bool) -> bool:
@@ -189,6 +323,8 @@ def normalize_url(url: str) -> str:
 
 
 _SQLITE_POOL_SIZE = 40
+# SQLAlchemy's default pool size: idle reader connections kept beside the pool's own.
+_POSTGRES_READERS = 5
 
 
 def open_database(url: str) -> tuple[Database, SQLOptions]:
@@ -241,7 +377,7 @@ def open_database(url: str) -> tuple[Database, SQLOptions]:
         _prepare_sqlite(engine, options)
     else:
         _prepare_postgres(engine, options.schema_)
-    return Database(engine, options.schema_), options
+    return Database(engine, options.schema_, options), options
 
 
 def _prepare_sqlite(engine: Engine, options: SQLOptions) -> None:

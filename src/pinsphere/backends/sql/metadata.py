@@ -144,8 +144,8 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
             return None
         # The hottest read of a service (every pin page and media request): one statement,
         # compiled once per access shape, on the driver, outside a transaction.
-        sql, parameters = self._plans.pin(access, key)
         with self._db.reader() as reader:
+            sql, parameters = self._plans.pin(access, key)
             rows = reader.rows(sql, parameters)
         return pin_from_record(rows[0], sqlite=self._dialect == "sqlite") if rows else None
 
@@ -220,22 +220,35 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
     ) -> list[Pin]:
         """Up to ``limit`` visible pins matching ``query``, in ``query.order``.
 
-        One statement returns the pins with the names of their visible boards; it runs on
-        the driver level from SQL compiled once per query shape (:mod:`.plans`).
-
         Raises:
             InvalidInput: ``limit`` is below 1.
             InvalidQuery: ``after`` is not a pin id.
         """
+        rows = self._search_rows(query, access, limit=limit, after=after)
+        sqlite = self._dialect == "sqlite"
+        return [pin_from_record(row, sqlite=sqlite) for row in rows]
+
+    def search_page(
+        self, query: Query, access: AccessRule, *, limit: int, after: str | None = None
+    ) -> tuple[list[Pin], bool]:
+        """Up to ``limit`` pins and whether more follow: one more row is read, not built."""
+        rows = self._search_rows(query, access, limit=limit + 1, after=after)
+        sqlite = self._dialect == "sqlite"
+        return [pin_from_record(row, sqlite=sqlite) for row in rows[:limit]], len(rows) > limit
+
+    def _search_rows(
+        self, query: Query, access: AccessRule, *, limit: int, after: str | None
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a search: one statement returns the pins with the names of their
+        visible boards; it runs on the driver level from SQL compiled once per query shape
+        (:mod:`.plans`)."""
         after_key = page_position(limit, after)
         with self._db.reader() as reader:
             driver = choose_driver(reader, query, self._dialect)
             sql, parameters = self._plans.search(
                 query, access, driver, limit=limit, after=after_key
             )
-            rows = reader.rows(sql, parameters)
-        sqlite = self._dialect == "sqlite"
-        return [pin_from_record(row, sqlite=sqlite) for row in rows]
+            return reader.rows(sql, parameters)
 
     def count_pins(self, query: Query, access: AccessRule) -> int:
         """How many visible pins match ``query``."""

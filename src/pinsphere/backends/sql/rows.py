@@ -9,9 +9,9 @@ a page of pins, building results was most of the cost above the query itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -40,8 +40,9 @@ __all__ = [
 # Tags may not hold control characters, so a newline can never be part of one.
 _TAG_SEPARATOR = "\n"
 
+# What a Pin is made of: not the search document, nor the media kind (derived from the type).
 PIN_COLUMNS: tuple[sa.Column[Any], ...] = tuple(
-    column for column in pins.columns if column.name != "search_doc"
+    column for column in pins.columns if column.name not in ("search_doc", "media_kind")
 )
 BOARD_COLUMNS: tuple[sa.Column[Any], ...] = tuple(boards.columns)
 # pin_from_record unpacks rows by position.
@@ -53,7 +54,6 @@ assert tuple(column.name for column in PIN_COLUMNS) == (
     "description",
     "visibility",
     "mime_type",
-    "media_kind",
     "size",
     "sha256",
     "width",
@@ -210,36 +210,27 @@ def user_from_row(row: Mapping[Any, Any]) -> User:
     )
 
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+def _shared_fields_set(model: type[BaseModel]) -> set[str]:
+    """The ``__pydantic_fields_set__`` every trusted instance of ``model`` can share.
 
-
-def _trusted_maker(model: type[BaseModel]) -> Callable[[dict[str, Any]], Any]:
-    """A maker of instances from complete, already valid field values (in field order).
-
-    Does what ``model_construct`` does for a model without defaults to fill, private
-    attributes or post-init hooks, minus its per-call bookkeeping; any other model gets
-    ``model_construct`` itself.
+    :func:`pin_from_record` does what ``model_construct`` does, minus its per-call
+    bookkeeping, which is right only for a frozen model without private attributes or
+    post-init hooks: every instance has every field set, and a frozen instance never changes
+    its set (pydantic copies the set when it copies a model), so one set serves them all.
     """
-    fields = frozenset(model.model_fields)
-    if model.__private_attributes__ or model.__pydantic_post_init__ is not None:
-        return lambda values: model.model_construct(**values)
-    new = object.__new__
-    assign = object.__setattr__
-
-    def make(values: dict[str, Any]) -> Any:
-        made = new(model)
-        assign(made, "__dict__", values)
-        # A set of its own: pydantic's model_copy updates it in place.
-        assign(made, "__pydantic_fields_set__", set(fields))
-        assign(made, "__pydantic_extra__", None)
-        assign(made, "__pydantic_private__", None)
-        return made
-
-    return make
+    if (
+        model.__private_attributes__
+        or model.__pydantic_post_init__ is not None
+        or not model.model_config.get("frozen")
+    ):
+        raise TypeError(f"{model.__name__} cannot be built as a trusted instance")
+    return set(model.model_fields)
 
 
-_new_media: Callable[[dict[str, Any]], Media] = _trusted_maker(Media)
-_new_pin: Callable[[dict[str, Any]], Pin] = _trusted_maker(Pin)
+_PIN_FIELDS = _shared_fields_set(Pin)
+_MEDIA_FIELDS = _shared_fields_set(Media)
+_new = object.__new__
+_assign = object.__setattr__
 
 
 def _board_names(stored: Any) -> tuple[str, ...]:
@@ -251,7 +242,11 @@ def _board_names(stored: Any) -> tuple[str, ...]:
 
 
 def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
-    """A pin from a driver-level search row: :data:`PIN_COLUMNS`, then its board names."""
+    """A pin from a driver-level search row: :data:`PIN_COLUMNS`, then its board names.
+
+    The hottest code of a search (once per pin of a page): instances are made directly, the
+    common empty values tested inline.
+    """
     (
         key,
         owner_id,
@@ -260,7 +255,6 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
         description,
         visibility,
         mime_type,
-        _kind,
         size,
         sha256,
         width,
@@ -284,7 +278,31 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
         updated = created if updated_at == created_at else _from_iso(updated_at + "+00:00")
     else:
         created, updated = to_utc(created_at), to_utc(updated_at)
-    return _new_pin(
+    media = _new(Media)
+    _assign(
+        media,
+        "__dict__",
+        {
+            "mime_type": mime_type,
+            "size": size,
+            "sha256": sha256,
+            "width": width,
+            "height": height,
+            "duration": duration,
+            "blurhash": blurhash,
+            "frame_count": frame_count,
+            "codec": codec,
+            "camera": camera,
+            "taken_at": None if taken_at is None else _exif_time(taken_at),
+        },
+    )
+    _assign(media, "__pydantic_fields_set__", _MEDIA_FIELDS)
+    _assign(media, "__pydantic_extra__", None)
+    _assign(media, "__pydantic_private__", None)
+    pin = _new(Pin)
+    _assign(
+        pin,
+        "__dict__",
         {
             "id": encode_id(key),
             "owner_id": owner_id,
@@ -292,29 +310,20 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
             "title": title,
             "description": description,
             "tags": tuple(tags.split(_TAG_SEPARATOR)) if tags else (),
-            "boards": _board_names(board_names),
+            "boards": () if board_names is None else _board_names(board_names),
             "visibility": visibility,
-            "media": _new_media(
-                {
-                    "mime_type": mime_type,
-                    "size": size,
-                    "sha256": sha256,
-                    "width": width,
-                    "height": height,
-                    "duration": duration,
-                    "blurhash": blurhash,
-                    "frame_count": frame_count,
-                    "codec": codec,
-                    "camera": camera,
-                    "taken_at": _exif_time(taken_at),
-                }
-            ),
-            "thumbnails": _split_ints(thumbnails),
+            "media": media,
+            "thumbnails": _split_ints(thumbnails) if thumbnails else (),
             "processing": processing,
             "created_at": created,
             "updated_at": updated,
-        }
+        },
     )
+    _assign(pin, "__pydantic_fields_set__", _PIN_FIELDS)
+    _assign(pin, "__pydantic_extra__", None)
+    _assign(pin, "__pydantic_private__", None)
+    result: Pin = pin
+    return result
 
 
 _from_iso = datetime.fromisoformat
