@@ -1,4 +1,5 @@
-"""The reader connections of the SQL backends: reused, replaced when broken or old, bounded."""
+"""The reader connections of the SQL backends: reused, replaced when broken or old, bounded,
+and on PostgreSQL planned per statement or kept generic where one plan suits every value."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from pinsphere.backends.sql.drivers import stable_plan
 from pinsphere.backends.sql.engine import Database, open_database
+from pinsphere.backends.sql.metadata import SQLMetadataBackend
 from pinsphere.errors import BackendUnavailable
+from pinsphere.search import parse_query
+from pinsphere.testing.factories import EVERYTHING, make_pin
 from store_support import with_option
 
 
@@ -115,3 +120,61 @@ def test_pre_ping_replaces_a_broken_postgresql_connection_before_use(
         assert _connection_of(database) is not broken
     finally:
         database.dispose()
+
+
+def _plan_cache_mode(database: Database, *, stable_plan: bool) -> str:
+    with database.reader(stable_plan=stable_plan) as reader:
+        return str(reader.rows("SHOW plan_cache_mode", ())[0][0])
+
+
+def test_postgresql_plans_searches_for_their_values_unless_the_plan_is_stable(
+    postgres_schema_url: str,
+) -> None:
+    database, _ = open_database(postgres_schema_url)
+    try:
+        assert _plan_cache_mode(database, stable_plan=False) == "force_custom_plan"
+        assert _plan_cache_mode(database, stable_plan=True) == "force_generic_plan"
+    finally:
+        database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("text", "stable"),
+    [
+        ("tag:cats", True),
+        ("tag:cats tag:dogs -tag:birds", True),
+        ("-tag:birds", False),
+        ("", False),
+        ("tag:cats sleepy", False),
+        ("tag:cats before:2024-01-01", False),
+        ("tag:cats by:alice", False),
+        ("tag:cats width>=100", False),
+        ('tag:cats board:"Trips"', False),
+    ],
+)
+def test_only_tag_driven_searches_have_a_stable_plan(text: str, stable: bool) -> None:
+    assert stable_plan(parse_query(text)) is stable
+
+
+def test_a_generic_plan_answers_every_tag(postgres_schema_url: str) -> None:
+    # psycopg prepares a statement after five runs; from then on PostgreSQL reuses one plan
+    # for every tag, frequent or rare, with or without a keyset position.
+    backend = SQLMetadataBackend.from_url(postgres_schema_url)
+    try:
+        frequent = [make_pin(tags=["common"]) for _ in range(30)]
+        rare = [make_pin(tags=["common", "rare"]) for _ in range(2)]
+        backend.insert_pins([(pin, ()) for pin in [*frequent, *rare]])
+        newest_common = sorted((p.id for p in [*frequent, *rare]), reverse=True)
+        rare_ids = sorted((p.id for p in rare), reverse=True)
+        for _ in range(4):
+            for tag, expected in (("common", newest_common), ("rare", rare_ids)):
+                query = parse_query(f"tag:{tag}")
+                page, more = backend.search_page(query, EVERYTHING, limit=5)
+                assert [p.id for p in page] == expected[:5]
+                assert more == (len(expected) > 5)
+                after = backend.search_pins(query, EVERYTHING, limit=5, after=expected[0])
+                assert [p.id for p in after] == expected[1:6]
+            two = backend.search_pins(parse_query("tag:common tag:rare"), EVERYTHING, limit=5)
+            assert [p.id for p in two] == rare_ids
+    finally:
+        backend.close()

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from pinsphere.backends.sql.terms import Dialect, Driver, fts_expression, positive_text
 from pinsphere.query import Query, TagTerm
 
-__all__ = ["Reader", "candidate_drivers", "choose_driver"]
+__all__ = ["Reader", "candidate_drivers", "choose_driver", "stable_plan"]
 
 # Counting full-text matches stops here: enough to tell rare words from frequent ones.
 _TEXT_CAP = 1000
@@ -68,3 +68,19 @@ def choose_driver(reader: Reader, query: Query, dialect: Dialect) -> Driver:
         if best is None or matches < cap:
             return "text"
     return best
+
+
+def stable_plan(query: Query) -> bool:
+    """Whether a search has one best plan whatever its values: it is driven by a tag and
+    has no other kind of term.
+
+    Such a search walks ``pin_tags(tag, pin_id)`` in id order for any tag, frequent or rare,
+    and probes the other tags by primary key, so a generic plan serves every tag (see
+    :meth:`pinsphere.backends.sql.engine.Database.reader`). Words, dates, sizes, owners and
+    the rest filter by how selective their values are, and are planned for those values.
+    """
+    return (
+        bool(query.terms)
+        and all(isinstance(term, TagTerm) for term in query.terms)
+        and any(not term.negated for term in query.terms)
+    )

@@ -27,7 +27,7 @@ from pinsphere.backends.base import (
 )
 from pinsphere.backends.sql import compiler
 from pinsphere.backends.sql.connected import SQLConnected
-from pinsphere.backends.sql.drivers import choose_driver
+from pinsphere.backends.sql.drivers import choose_driver, stable_plan
 from pinsphere.backends.sql.engine import Database
 from pinsphere.backends.sql.plans import Plans
 from pinsphere.backends.sql.rows import (
@@ -144,7 +144,7 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
             return None
         # The hottest read of a service (every pin page and media request): one statement,
         # compiled once per access shape, on the driver, outside a transaction.
-        with self._db.reader() as reader:
+        with self._db.reader(stable_plan=True) as reader:
             sql, parameters = self._plans.pin(access, key)
             rows = reader.rows(sql, parameters)
         return pin_from_record(rows[0], sqlite=self._dialect == "sqlite") if rows else None
@@ -243,7 +243,7 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
         visible boards; it runs on the driver level from SQL compiled once per query shape
         (:mod:`.plans`)."""
         after_key = page_position(limit, after)
-        with self._db.reader() as reader:
+        with self._db.reader(stable_plan=stable_plan(query)) as reader:
             driver = choose_driver(reader, query, self._dialect)
             sql, parameters = self._plans.search(
                 query, access, driver, limit=limit, after=after_key

@@ -8,7 +8,6 @@ a page of pins, building results was most of the cost above the query itself.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -233,12 +232,10 @@ _new = object.__new__
 _assign = object.__setattr__
 
 
-def _board_names(stored: Any) -> tuple[str, ...]:
-    """Board names as SQLite (a JSON array) or PostgreSQL (an array or NULL) return them."""
-    if not stored or stored == "[]":
-        return ()
-    names = json.loads(stored) if isinstance(stored, str) else stored
-    return tuple(sorted(names))
+def _board_names(stored: str | Sequence[str]) -> tuple[str, ...]:
+    """Board names as SQLite (newline-separated text) or PostgreSQL (an array) return them."""
+    names = stored.split(_TAG_SEPARATOR) if isinstance(stored, str) else stored
+    return tuple(sorted(names)) if len(names) > 1 else tuple(names)
 
 
 def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:

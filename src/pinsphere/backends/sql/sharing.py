@@ -34,6 +34,7 @@ __all__ = [
     "link_condition",
     "links",
     "pin_shares",
+    "probe",
     "shared_condition",
 ]
 
@@ -107,11 +108,11 @@ def shared_condition(
     does not depend on the row, so the database answers it once per statement: most users
     have no shares, and for them a search then costs no probes for the pins it skips.
     """
-    direct = _probe(
-        sa.select(_ONE).where(pin_shares.c.user_id == user_id, pin_shares.c.pin_id == pin_id)
+    direct = probe(
+        sa.select(ONE).where(pin_shares.c.user_id == user_id, pin_shares.c.pin_id == pin_id)
     )
-    via_board = _probe(
-        sa.select(_ONE)
+    via_board = probe(
+        sa.select(ONE)
         .select_from(
             board_pins.join(board_shares, board_shares.c.board_id == board_pins.c.board_id).join(
                 boards, boards.c.id == board_pins.c.board_id
@@ -132,13 +133,14 @@ def shared_condition(
 def _has_any(table: sa.Table, user_id: sa.BindParameter[Any]) -> sa.ColumnElement[bool]:
     """ "The user holds a share in this table": uncorrelated, so evaluated once per statement
     (an index seek on the ``user_id``-first index of m0004)."""
-    return _probe(sa.select(_ONE).where(table.c.user_id == user_id))
+    return probe(sa.select(ONE).where(table.c.user_id == user_id))
 
 
-_ONE: sa.ColumnClause[Any] = sa.literal_column("1")
+ONE: sa.ColumnClause[Any] = sa.literal_column("1")
+"""The constant a probe selects."""
 
 
-def _probe(select: sa.Select[Any]) -> sa.ColumnElement[bool]:
+def probe(select: sa.Select[Any]) -> sa.ColumnElement[bool]:
     """A per-row probe: "does this correlated select find a row".
 
     Written as ``(SELECT 1 … LIMIT 1) IS NOT NULL`` rather than ``EXISTS``: PostgreSQL drops
@@ -152,10 +154,8 @@ def board_shared_condition(
     user_id: sa.BindParameter[Any], board_id: sa.ColumnElement[Any]
 ) -> sa.ColumnElement[bool]:
     """ "The board is shared with the user"."""
-    return _probe(
-        sa.select(_ONE).where(
-            board_shares.c.user_id == user_id, board_shares.c.board_id == board_id
-        )
+    return probe(
+        sa.select(ONE).where(board_shares.c.user_id == user_id, board_shares.c.board_id == board_id)
     )
 
 
@@ -169,8 +169,8 @@ def link_condition(
     a pin on the link's board (``target`` is the board id) put there by the board's owner."""
     if kind == "pin":
         return pin_id == target
-    return _probe(
-        sa.select(_ONE)
+    return probe(
+        sa.select(ONE)
         .select_from(board_pins.join(boards, boards.c.id == board_pins.c.board_id))
         .where(
             board_pins.c.board_id == target,

@@ -88,7 +88,8 @@ class SQLUserBackend(SQLConnected, UserBackend):
 
     def _find(self, column: str, value: str) -> User | None:
         plan = self._lookups[column]
-        with self._db.reader() as reader:
+        # A lookup by a unique key: one best plan whatever the value.
+        with self._db.reader(stable_plan=True) as reader:
             rows = reader.rows(plan.sql, plan.parameters([value]))
         return None if not rows else user_from_row(dict(zip(_USER_NAMES, rows[0], strict=True)))
 
