@@ -34,6 +34,8 @@ __all__ = ["Plan", "Plans", "compile_plan"]
 
 # More shapes than this (a flood of odd queries) empties the cache rather than growing it.
 _MAX_SHAPES = 2048
+# Searches whose parameters are remembered (each user's recent questions), likewise.
+_MAX_ASKED = 4096
 _BOUND = re.compile(r"p[0-9]+")
 
 
@@ -62,6 +64,21 @@ class Plan:
             return named
         every = [*values, *self.constants.values()]
         return tuple([every[index] for index in self.order])
+
+
+def _with_position(
+    parameters: Sequence[Any] | Mapping[str, Any], slot: int | str | None, after: int | None
+) -> Sequence[Any] | Mapping[str, Any]:
+    """Remembered parameters with this search's keyset position in its slot."""
+    if slot is None:
+        return parameters
+    if isinstance(slot, str):
+        named = dict(parameters)
+        named[slot] = after
+        return named
+    positional = list(parameters)
+    positional[slot] = after
+    return tuple(positional)
 
 
 def compile_plan(statement: sa.Select[Any], dialect: sa.Dialect, value_count: int) -> Plan:
@@ -93,12 +110,22 @@ class Plans:
         self._dialect = dialect
         self._name: Dialect = "sqlite" if dialect.name == "sqlite" else "postgresql"
         self._cache: dict[Hashable, Plan] = {}
+        self._asked: dict[Hashable, tuple[str, Sequence[Any] | Mapping[str, Any], int | str | None]]
+        self._asked = {}
         self._lock = threading.Lock()
 
     def search(
         self, query: Query, access: AccessRule, driver: Driver, *, limit: int, after: int | None
     ) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
-        """The SQL of a page of pins and its parameters."""
+        """The SQL of a page of pins and its parameters.
+
+        The parameters of a search asked again (the next page, another visitor of the same
+        tag page) are remembered apart from its keyset position, which is patched in.
+        """
+        asked = (query, access, driver, after is not None, limit)
+        known = self._asked.get(asked)
+        if known is not None:
+            return known[0], _with_position(known[1], known[2], after)
         values = search_values(query, access, self._name, driver, after=after, limit=limit)
         key = search_shape(query, access, driver, paged=after is not None)
         plan = self._cache.get(key)
@@ -108,7 +135,17 @@ class Plans:
                 query, access, self._name, driver, binder, limit=limit, after=after
             )
             plan = self._remember(key, statement, binder, values)
-        return plan.sql, plan.parameters(values)
+        parameters = plan.parameters(values)
+        slot: int | str | None = None
+        if after is not None:
+            # The position is the value bound just before the limit (see search_values).
+            index = len(values) - len(access_values(access, "board")) - 2
+            slot = f"p{index}" if plan.order is None else plan.order.index(index)
+        with self._lock:
+            if len(self._asked) >= _MAX_ASKED:
+                self._asked.clear()
+            self._asked[asked] = (plan.sql, parameters, slot)
+        return plan.sql, parameters
 
     def pin(self, access: AccessRule, key: int) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
         """The SQL reading one visible pin (with its visible boards' names) and its parameters."""
