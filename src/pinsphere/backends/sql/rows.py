@@ -229,7 +229,14 @@ def _shared_fields_set(model: type[BaseModel]) -> set[str]:
 _PIN_FIELDS = _shared_fields_set(Pin)
 _MEDIA_FIELDS = _shared_fields_set(Media)
 _new = object.__new__
-_assign = object.__setattr__
+# The setters of the four slots every pydantic model has (what model_construct fills), taken
+# from their descriptors: calling them directly skips object.__setattr__'s lookup by name.
+_slots = vars(BaseModel)
+_set_dict = _slots["__dict__"].__set__
+_set_fields_set = _slots["__pydantic_fields_set__"].__set__
+_set_extra = _slots["__pydantic_extra__"].__set__
+_set_private = _slots["__pydantic_private__"].__set__
+del _slots
 
 
 def _board_names(stored: str | Sequence[str]) -> tuple[str, ...]:
@@ -274,11 +281,12 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
         created = _from_iso(created_at + "+00:00")
         updated = created if updated_at == created_at else _from_iso(updated_at + "+00:00")
     else:
-        created, updated = to_utc(created_at), to_utc(updated_at)
+        # psycopg gives timestamptz in the session's time zone, which is set to UTC.
+        created = created_at if created_at.tzinfo is UTC else to_utc(created_at)
+        updated = updated_at if updated_at.tzinfo is UTC else to_utc(updated_at)
     media = _new(Media)
-    _assign(
+    _set_dict(
         media,
-        "__dict__",
         {
             "mime_type": mime_type,
             "size": size,
@@ -293,13 +301,12 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
             "taken_at": None if taken_at is None else _exif_time(taken_at),
         },
     )
-    _assign(media, "__pydantic_fields_set__", _MEDIA_FIELDS)
-    _assign(media, "__pydantic_extra__", None)
-    _assign(media, "__pydantic_private__", None)
+    _set_fields_set(media, _MEDIA_FIELDS)
+    _set_extra(media, None)
+    _set_private(media, None)
     pin = _new(Pin)
-    _assign(
+    _set_dict(
         pin,
-        "__dict__",
         {
             "id": encode_id(key),
             "owner_id": owner_id,
@@ -316,9 +323,9 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
             "updated_at": updated,
         },
     )
-    _assign(pin, "__pydantic_fields_set__", _PIN_FIELDS)
-    _assign(pin, "__pydantic_extra__", None)
-    _assign(pin, "__pydantic_private__", None)
+    _set_fields_set(pin, _PIN_FIELDS)
+    _set_extra(pin, None)
+    _set_private(pin, None)
     result: Pin = pin
     return result
 
