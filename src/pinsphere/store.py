@@ -79,6 +79,7 @@ from pinsphere.sessions import RefreshTokens
 from pinsphere.settings import StoreSettings
 from pinsphere.sharing import Sharing
 from pinsphere.tags import normalize_board_name, normalize_tag, normalize_tags
+from pinsphere.trusted import TrustedMaker
 from pinsphere.upload import (
     ORIGINALS_PREFIX,
     Source,
@@ -96,8 +97,8 @@ MAX_TITLE_LENGTH = 300
 MAX_DESCRIPTION_LENGTH = 10_000
 
 _log = logging.getLogger(__name__)
-# Page[Pin] looked up once: subscripting a generic model goes through pydantic's type cache.
-_PinPage = Page[Pin]
+# Pages of pins come from validated pins: made without validation (see pinsphere.trusted).
+_pin_page: TrustedMaker[Page[Pin]] = TrustedMaker(Page[Pin])
 
 
 @functools.lru_cache(maxsize=1024)
@@ -934,8 +935,7 @@ class PinScope:
             parsed, self.access, limit=limit, after=after
         )
         next_cursor = encode_cursor(items[-1].id, parsed, viewer) if more and items else None
-        # Built without validation: the pins come validated from the backend.
-        return _PinPage.model_construct(items=tuple(items), next_cursor=next_cursor)
+        return _pin_page({"items": tuple(items), "next_cursor": next_cursor})
 
     def count(self, query: str | Query = "") -> int:
         """How many visible pins match ``query``."""

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 from sqlalchemy.engine import RowMapping
 
 from pinsphere.backends.sql.tables import boards, pins, users
 from pinsphere.ids import decode_id, encode_id
 from pinsphere.models import Board, Media, Pin, User
 from pinsphere.text import search_words
+from pinsphere.trusted import TrustedMaker
 
 __all__ = [
     "BOARD_COLUMNS",
@@ -209,34 +209,8 @@ def user_from_row(row: Mapping[Any, Any]) -> User:
     )
 
 
-def _shared_fields_set(model: type[BaseModel]) -> set[str]:
-    """The ``__pydantic_fields_set__`` every trusted instance of ``model`` can share.
-
-    :func:`pin_from_record` does what ``model_construct`` does, minus its per-call
-    bookkeeping, which is right only for a frozen model without private attributes or
-    post-init hooks: every instance has every field set, and a frozen instance never changes
-    its set (pydantic copies the set when it copies a model), so one set serves them all.
-    """
-    if (
-        model.__private_attributes__
-        or model.__pydantic_post_init__ is not None
-        or not model.model_config.get("frozen")
-    ):
-        raise TypeError(f"{model.__name__} cannot be built as a trusted instance")
-    return set(model.model_fields)
-
-
-_PIN_FIELDS = _shared_fields_set(Pin)
-_MEDIA_FIELDS = _shared_fields_set(Media)
-_new = object.__new__
-# The setters of the four slots every pydantic model has (what model_construct fills), taken
-# from their descriptors: calling them directly skips object.__setattr__'s lookup by name.
-_slots = vars(BaseModel)
-_set_dict = _slots["__dict__"].__set__
-_set_fields_set = _slots["__pydantic_fields_set__"].__set__
-_set_extra = _slots["__pydantic_extra__"].__set__
-_set_private = _slots["__pydantic_private__"].__set__
-del _slots
+_new_pin = TrustedMaker(Pin)
+_new_media = TrustedMaker(Media)
 
 
 def _board_names(stored: str | Sequence[str]) -> tuple[str, ...]:
@@ -284,9 +258,7 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
         # psycopg gives timestamptz in the session's time zone, which is set to UTC.
         created = created_at if created_at.tzinfo is UTC else to_utc(created_at)
         updated = updated_at if updated_at.tzinfo is UTC else to_utc(updated_at)
-    media = _new(Media)
-    _set_dict(
-        media,
+    media = _new_media(
         {
             "mime_type": mime_type,
             "size": size,
@@ -299,14 +271,9 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
             "codec": codec,
             "camera": camera,
             "taken_at": None if taken_at is None else _exif_time(taken_at),
-        },
+        }
     )
-    _set_fields_set(media, _MEDIA_FIELDS)
-    _set_extra(media, None)
-    _set_private(media, None)
-    pin = _new(Pin)
-    _set_dict(
-        pin,
+    return _new_pin(
         {
             "id": encode_id(key),
             "owner_id": owner_id,
@@ -321,13 +288,8 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
             "processing": processing,
             "created_at": created,
             "updated_at": updated,
-        },
+        }
     )
-    _set_fields_set(pin, _PIN_FIELDS)
-    _set_extra(pin, None)
-    _set_private(pin, None)
-    result: Pin = pin
-    return result
 
 
 _from_iso = datetime.fromisoformat
