@@ -23,12 +23,20 @@ class SearchResult:
     pinsphere_p99_ms: float
     hand_p50_ms: float
     hand_p99_ms: float
+    rows_p50_ms: float | None = None
     target: float = 1.5
 
     @property
     def ratio(self) -> float:
         """Pinsphere p50 over hand-written p50 (lower is better)."""
         return self.pinsphere_p50_ms / self.hand_p50_ms if self.hand_p50_ms else float("inf")
+
+    @property
+    def rows_ratio(self) -> float | None:
+        """The facade's statement alone (rows, no results built) over hand-written, at p50."""
+        if self.rows_p50_ms is None or not self.hand_p50_ms:
+            return None
+        return self.rows_p50_ms / self.hand_p50_ms
 
     @property
     def met(self) -> bool:
@@ -94,6 +102,12 @@ def _ms(p50: float, p99: float) -> str:
     return f"{p50:.3f} / {p99:.3f} ms"
 
 
+def _statement(result: SearchResult) -> str:
+    if result.rows_p50_ms is None or result.rows_ratio is None:
+        return "-"
+    return f"{result.rows_p50_ms:.3f} ms ({result.rows_ratio:.2f})"
+
+
 def _verdict(met: bool) -> str:
     return "ok" if met else "MISSED"
 
@@ -116,7 +130,12 @@ class Report:
     def print(self, out: TextIO = sys.stdout) -> None:
         """Print every table, the notes and the errors."""
         if self.searches:
-            print("\nSearch (p50 / p99 per call; ratio = pinsphere p50 / hand p50)\n", file=out)
+            print(
+                "\nSearch (p50 / p99 per call; ratio = pinsphere p50 / hand p50; statement"
+                " alone = the facade's SQL run on the same driver, rows only, no results"
+                " built)\n",
+                file=out,
+            )
             _table(
                 [
                     "question",
@@ -126,6 +145,7 @@ class Report:
                     "ratio (p50)",
                     "target",
                     "",
+                    "statement alone (p50, ratio)",
                 ],
                 [
                     [
@@ -136,6 +156,7 @@ class Report:
                         f"{r.ratio:.2f}",
                         f"<= {r.target}",
                         _verdict(r.met),
+                        _statement(r),
                     ]
                     for r in self.searches
                 ],

@@ -130,6 +130,7 @@ def _search_sqlite(args: argparse.Namespace, report: Report) -> None:
             vocab,
             baseline_sqlite.keyset_position,
             sharer=store.as_user(OWNER_NAMES[SHARER]),
+            metadata=store.metadata,
         )
         run_questions("sqlite", asked, repeat=args.repeat, report=report, quiet=args.quiet)
     finally:
@@ -176,6 +177,7 @@ def _search_postgres(args: argparse.Namespace, place: PostgresPlace, report: Rep
             vocab,
             baseline_postgres.keyset_position,
             sharer=store.as_user(OWNER_NAMES[SHARER]),
+            metadata=store.metadata,
         )
         run_questions("postgresql", asked, repeat=args.repeat, report=report, quiet=args.quiet)
     finally:

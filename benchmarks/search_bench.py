@@ -18,8 +18,10 @@ from typing import Any
 from benchmarks.baseline_sqlite import MEMBER_ID, SHARER_ID
 from benchmarks.datagen import Vocabulary
 from benchmarks.report import Report, SearchResult
-from benchmarks.timing import time_alternating
+from benchmarks.timing import time_interleaved
+from pinsphere.cursors import decode_cursor
 from pinsphere.ids import encode_id
+from pinsphere.search import parse_query
 
 __all__ = ["Question", "questions", "run_questions"]
 
@@ -36,12 +38,15 @@ class Question:
         pinsphere: Asks the facade.
         hand: Asks the baseline.
         via_shares: With shares: how many pins of the answer only a share makes visible.
+        rows: Runs the statement the facade runs, on the backend's driver, without building
+            results (SQL backends only): the database's share of the facade's time.
     """
 
     name: str
     pinsphere: Callable[[], list[str]]
     hand: Callable[[], list[str]]
     via_shares: Callable[[], int] | None = None
+    rows: Callable[[], object] | None = None
 
 
 def _ids_of_page(page: Any) -> list[str]:
@@ -67,6 +72,7 @@ def questions(
     keyset: Callable[..., Any],
     *,
     sharer: Any = None,
+    metadata: Any = None,
 ) -> list[Question]:
     """The questions for one database.
 
@@ -78,6 +84,8 @@ def questions(
         keyset: Reads the keyset position from a baseline row.
         sharer: ``store.as_user(sharer)``, the member with shares; when given, the "with
             shares" questions follow the plain ones.
+        metadata: The store's metadata backend; when it can run a search's statement alone
+            (``search_rows``), that is timed too.
     """
     frequent, mid = vocab.frequent_tag, vocab.mid_tag
     first, second = vocab.tag_pair
@@ -121,14 +129,16 @@ def questions(
         return listed if with_mid else [q for q in listed if q[1] != f"tag:{mid}"]
 
     member = _Member(scope, baseline, keyset, frequent, MEMBER_ID, shares=False)
+    member.metadata = metadata
     result = [
-        Question(name, member.ours(text, cursor), _ids(rows))
+        Question(name, member.ours(text, cursor), _ids(rows), rows=member.rows(text, cursor))
         for name, text, cursor, rows in asked_as(member, with_mid=True)
     ]
     if sharer is None:
         return result
     pin_shares, _ = baseline.share_counts(SHARER_ID)
     with_shares = _Member(sharer, baseline, keyset, frequent, SHARER_ID, shares=True)
+    with_shares.metadata = metadata
     for name, text, cursor, rows in asked_as(with_shares, with_mid=False):
         result.append(
             Question(
@@ -136,6 +146,7 @@ def questions(
                 with_shares.ours(text, cursor),
                 _ids(rows),
                 _counter(rows, SHARER_ID),
+                with_shares.rows(text, cursor),
             )
         )
     return result
@@ -179,11 +190,24 @@ class _Member:
             rows = baseline.newest_with_tag(frequent, PAGE_SIZE, after=position, **self.options)
             position = keyset(rows[-1])
         self.cursor, self.position, self.page_number = cursor, position, page_number
+        self.metadata: Any = None
 
     def ours(self, text: str, cursor: str | None) -> Callable[[], list[str]]:
         """Asks Pinsphere, as this member."""
         scope = self.scope
         return lambda: _ids_of_page(scope.search(text, limit=PAGE_SIZE, cursor=cursor))
+
+    def rows(self, text: str, cursor: str | None) -> Callable[[], object] | None:
+        """Runs the statement of the same search on the SQL backend's driver (rows only)."""
+        backend = self.metadata
+        if backend is None or not hasattr(backend, "search_rows"):
+            return None
+        query = parse_query(text)
+        viewer = self.scope.principal.user_id
+        after = decode_cursor(cursor, query, viewer) if cursor else None
+        access = self.scope.access
+        # The facade reads one row more than the page, to tell whether another follows.
+        return lambda: backend.search_rows(query, access, limit=PAGE_SIZE + 1, after=after)
 
 
 def run_questions(
@@ -207,7 +231,10 @@ def run_questions(
                     f"{database}: {question.name}: {question.via_shares()} of {len(want)} pins"
                     " visible only through a share"
                 )
-            ours, theirs = time_alternating(question.pinsphere, question.hand, repeat=repeat)
+            sides = [question.pinsphere, question.hand]
+            if question.rows is not None:
+                sides.append(question.rows)
+            ours, theirs, *rows = time_interleaved(sides, repeat=repeat)
         except Exception as exc:  # report and go on with the other questions
             report.error(f"{database}: {question.name}: {type(exc).__name__}: {exc}")
             continue
@@ -218,11 +245,17 @@ def run_questions(
             pinsphere_p99_ms=ours.p99_ms,
             hand_p50_ms=theirs.p50_ms,
             hand_p99_ms=theirs.p99_ms,
+            rows_p50_ms=rows[0].p50_ms if rows else None,
         )
         report.searches.append(result)
         if not quiet:
+            statement = (
+                f"  (statement {result.rows_p50_ms:.3f} ms, x{result.rows_ratio:.2f})"
+                if result.rows_ratio is not None
+                else ""
+            )
             print(
                 f"  {database:10} {question.name:55} pinsphere {ours.p50_ms:8.3f} ms"
-                f"  hand {theirs.p50_ms:8.3f} ms  ratio {result.ratio:5.2f}",
+                f"  hand {theirs.p50_ms:8.3f} ms  ratio {result.ratio:5.2f}{statement}",
                 flush=True,
             )

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Samples", "percentile", "time_alternating", "timed"]
+__all__ = ["Samples", "percentile", "time_alternating", "time_interleaved", "timed"]
 
 
 def percentile(sorted_values: list[int], fraction: float) -> int:
@@ -54,24 +54,29 @@ def time_alternating(
     repeat: int,
     warmup: int = 5,
 ) -> tuple[Samples, Samples]:
-    """Time two operations ``repeat`` times each, interleaved.
+    """Time two operations ``repeat`` times each, interleaved (see :func:`time_interleaved`)."""
+    a, b = time_interleaved([first, second], repeat=repeat, warmup=warmup)
+    return a, b
+
+
+def time_interleaved(
+    operations: list[Callable[[], object]], *, repeat: int, warmup: int = 5
+) -> list[Samples]:
+    """Time several operations ``repeat`` times each, one after the other in every round.
 
     Interleaving spreads the machine's noise (other processes, CPU frequency, cache state)
-    evenly over both sides, which matters more for a ratio than for either figure alone.
-    ``warmup`` untimed runs of each come first; they also push psycopg past its prepare
+    evenly over all sides, which matters more for a ratio than for any figure alone.
+    ``warmup`` untimed rounds come first; they also push psycopg past its prepare
     threshold, so the timed runs see the prepared statements a long-running service would.
     """
     for _ in range(warmup):
-        first()
-        second()
-    a: list[int] = []
-    b: list[int] = []
+        for operation in operations:
+            operation()
+    samples: list[list[int]] = [[] for _ in operations]
     clock = time.perf_counter_ns
     for _ in range(repeat):
-        start = clock()
-        first()
-        a.append(clock() - start)
-        start = clock()
-        second()
-        b.append(clock() - start)
-    return Samples(a), Samples(b)
+        for operation, durations in zip(operations, samples, strict=True):
+            start = clock()
+            operation()
+            durations.append(clock() - start)
+    return [Samples(durations) for durations in samples]

@@ -224,7 +224,7 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
             InvalidInput: ``limit`` is below 1.
             InvalidQuery: ``after`` is not a pin id.
         """
-        rows = self._search_rows(query, access, limit=limit, after=after)
+        rows = self.search_rows(query, access, limit=limit, after=after)
         sqlite = self._dialect == "sqlite"
         return [pin_from_record(row, sqlite=sqlite) for row in rows]
 
@@ -232,16 +232,20 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
         self, query: Query, access: AccessRule, *, limit: int, after: str | None = None
     ) -> tuple[list[Pin], bool]:
         """Up to ``limit`` pins and whether more follow: one more row is read, not built."""
-        rows = self._search_rows(query, access, limit=limit + 1, after=after)
+        rows = self.search_rows(query, access, limit=limit + 1, after=after)
         sqlite = self._dialect == "sqlite"
         return [pin_from_record(row, sqlite=sqlite) for row in rows[:limit]], len(rows) > limit
 
-    def _search_rows(
-        self, query: Query, access: AccessRule, *, limit: int, after: str | None
+    def search_rows(
+        self, query: Query, access: AccessRule, *, limit: int, after: str | None = None
     ) -> list[tuple[Any, ...]]:
-        """The rows of a search: one statement returns the pins with the names of their
-        visible boards; it runs on the driver level from SQL compiled once per query shape
-        (:mod:`.plans`)."""
+        """The driver's rows of a search, before any pin is built from them.
+
+        One statement returns the pins with the names of their visible boards; it runs on
+        the driver level from SQL compiled once per query shape (:mod:`.plans`). Public for
+        diagnostics: the benchmarks time it to tell the database's share of a search from
+        the cost of building its results.
+        """
         after_key = page_position(limit, after)
         with self._db.reader(stable_plan=stable_plan(query)) as reader:
             driver = choose_driver(reader, query, self._dialect)
