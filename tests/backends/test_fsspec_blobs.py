@@ -26,6 +26,7 @@ from pinsphere.backends.fsspec import (
     FsspecBlobOptions,
     register_options_model,
     validate_key,
+    writers,
 )
 from pinsphere.backends.fsspec import options as fsspec_options
 from pinsphere.backends.fsspec.readers import TranslatingReader
@@ -637,3 +638,27 @@ def test_the_default_plugin_names_this_backend() -> None:
         assert type(blobs) is FsspecBlobBackend
     finally:
         blobs.close()
+
+
+def test_new_folders_are_flushed_in_the_folders_above_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A crash must not lose a blob whose folders were made for it: the folder holding the
+    # blob is flushed, and so is each folder that received a new folder.
+    flushed: list[str] = []
+    real = writers.fsync_folder
+
+    def recording(path: str) -> None:
+        flushed.append(os.path.relpath(path, tmp_path))
+        real(path)
+
+    monkeypatch.setattr(writers, "fsync_folder", recording)
+    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}")
+    put(backend, "originals/ab/cd/blob", b"durable")
+    assert set(flushed) == {"originals/ab/cd", "originals/ab", "originals", "."}
+    flushed.clear()
+    put(backend, "originals/ab/cd/other", b"next")
+    assert flushed == ["originals/ab/cd"]
+    flushed.clear()
+    put(backend, "originals/ab/ef/third", b"sibling")
+    assert set(flushed) == {"originals/ab/ef", "originals/ab"}

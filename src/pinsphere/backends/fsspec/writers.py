@@ -122,6 +122,33 @@ class StagedWriter(BlobWriter):
         raise NotImplementedError
 
 
+def _make_folders(path: str) -> list[str]:
+    """Make ``path`` and any missing folder above it; the folders that were missing.
+
+    A folder another writer makes at the same moment counts as missing too: the caller
+    flushes their entries, and no one may rely on the other writer having done so yet.
+
+    Raises:
+        FileExistsError: A file stands where a folder should be.
+        NotADirectoryError: Likewise, higher up.
+    """
+    missing: list[str] = []
+    folder = path
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        above = os.path.dirname(folder)
+        if above == folder:
+            break
+        folder = above
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            if not os.path.isdir(folder):
+                raise
+    return missing
+
+
 class LocalWriter(StagedWriter):
     """Writes a blob in a local folder through the ``os`` module.
 
@@ -154,6 +181,7 @@ class LocalWriter(StagedWriter):
 
     def _publish(self, key: str, final: str) -> bool:
         parent = os.path.dirname(final)
+        made: list[str] = []
         for attempt in range(_PUBLISH_ATTEMPTS):
             try:
                 # A hard link never replaces an existing file, so two writers racing for one
@@ -170,7 +198,7 @@ class LocalWriter(StagedWriter):
                 if attempt + 1 == _PUBLISH_ATTEMPTS or not os.path.exists(self._staged):
                     raise
                 try:
-                    os.makedirs(parent, exist_ok=True)
+                    made.extend(_make_folders(parent))
                 except (FileExistsError, NotADirectoryError) as exc:
                     raise InvalidInput(f"blob key {key!r} runs through another blob") from exc
                 continue
@@ -179,14 +207,17 @@ class LocalWriter(StagedWriter):
             except OSError as exc:
                 if exc.errno not in _NO_HARD_LINKS:
                     raise
-                return self._publish_by_rename(final)
+                return self._publish_by_rename(final, made)
             os.unlink(self._staged)
             if self._fsync:
                 fsync_folder(parent)
+                # A new folder is only as durable as its entry in the folder above it.
+                for folder in made:
+                    fsync_folder(os.path.dirname(folder))
             return True
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _publish_by_rename(self, final: str) -> bool:
+    def _publish_by_rename(self, final: str, made: list[str]) -> bool:
         # Without hard links "exists, then rename" can race; the loser overwrites the same
         # bytes (keys are content addresses), so the only harm is a second True.
         if os.path.lexists(final):
@@ -195,6 +226,8 @@ class LocalWriter(StagedWriter):
         os.replace(self._staged, final)
         if self._fsync:
             fsync_folder(os.path.dirname(final))
+            for folder in made:
+                fsync_folder(os.path.dirname(folder))
         return True
 
     def _drop(self) -> None:
