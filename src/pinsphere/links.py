@@ -33,7 +33,12 @@ def _usable(link: Link, now: datetime, *, counting: bool) -> bool:
 
 
 def open_link(
-    store: PinStore, token: str, *, password: str | None = None, count_use: bool = True
+    store: PinStore,
+    token: str,
+    *,
+    password: str | None = None,
+    count_use: bool = True,
+    password_proven: bool = False,
 ) -> LinkScope:
     """Open a public link.
 
@@ -43,6 +48,9 @@ def open_link(
         password: The link's password, when it has one.
         count_use: Count this as one of the link's uses (off for follow-up requests of
             one visit, such as fetching the media of a page already opened).
+        password_proven: The caller already checked this visitor's password for this
+            link (the HTTP service's signed proof): it is not verified again, which spares
+            a deliberately slow hash on every request of a visit (each range of a video).
 
     Raises:
         NotFound: Unknown, revoked, expired or used-up link.
@@ -53,8 +61,10 @@ def open_link(
     if found is None or not _usable(found[0], now, counting=count_use):
         raise NotFound(_GONE)
     link, password_hash = found
-    if link.has_password and (
-        password is None or not store.passwords.verify(password_hash, password)
+    if (
+        link.has_password
+        and not password_proven
+        and (password is None or not store.passwords.verify(password_hash, password))
     ):
         raise AuthenticationError("this link needs its password")
     if count_use and not store.metadata.use_link(link.id, now):

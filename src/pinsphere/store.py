@@ -237,7 +237,12 @@ class PinStore:
         return scope_for_token(self, token)
 
     def open_link(
-        self, token: str, *, password: str | None = None, count_use: bool = True
+        self,
+        token: str,
+        *,
+        password: str | None = None,
+        count_use: bool = True,
+        password_proven: bool = False,
     ) -> LinkScope:
         """Follow a public link: a read-only scope that sees the link's target only.
 
@@ -245,6 +250,8 @@ class PinStore:
             token: The link's token.
             password: Its password, if it has one.
             count_use: Count this opening against the link's maximum uses.
+            password_proven: The caller checked this visitor's password for this link
+                before (a signed proof it issued); it is not verified again.
 
         Raises:
             NotFound: Unknown, revoked, expired or used-up link.
@@ -253,7 +260,13 @@ class PinStore:
         # Imported here: the link scope is a PinScope, defined below in this module.
         from pinsphere.links import open_link
 
-        return open_link(self, token, password=password, count_use=count_use)
+        return open_link(
+            self,
+            token,
+            password=password,
+            count_use=count_use,
+            password_proven=password_proven,
+        )
 
     @property
     def anonymous(self) -> PinScope:

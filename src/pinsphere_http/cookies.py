@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from http.cookies import Morsel
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -46,9 +47,11 @@ __all__ = [
     "SAFE_METHODS",
     "check_csrf_pair",
     "clear_session_cookies",
+    "cookie_is_secure",
     "csrf_digest",
     "session_claims",
     "set_session_cookies",
+    "strict_cookie",
 ]
 
 ACCESS_COOKIE: Final = "pinsphere_access"
@@ -113,9 +116,26 @@ def check_csrf_pair(request: Request) -> str:
     return cookie
 
 
-def _secure(request: Request, context: ServiceContext) -> bool:
+def cookie_is_secure(request: Request, context: ServiceContext) -> bool:
+    """Whether cookies get ``Secure``: as configured, else when the request came by HTTPS."""
     configured = context.settings.cookie_secure
     return request.url.scheme == "https" if configured is None else configured
+
+
+def strict_cookie(name: str, value: str, *, path: str, max_age: int, secure: bool) -> str:
+    """The ``Set-Cookie`` header value of an HttpOnly, ``SameSite=Strict`` cookie.
+
+    For answers whose headers are handed over as a mapping rather than set on a response.
+    """
+    morsel: Morsel[str] = Morsel()
+    morsel.set(name, value, value)
+    morsel["path"] = path
+    morsel["max-age"] = str(max_age)
+    morsel["httponly"] = True
+    morsel["samesite"] = "Strict"
+    if secure:
+        morsel["secure"] = True
+    return morsel.OutputString()
 
 
 def set_session_cookies(
@@ -142,7 +162,7 @@ def set_session_cookies(
     access = context.signer.encode(
         "access", user.id, settings.access_token_lifetime, {CSRF_CLAIM: csrf_digest(csrf)}
     )
-    secure = _secure(request, context)
+    secure = cookie_is_secure(request, context)
     common: dict[str, Any] = {"max_age": lifetime, "secure": secure, "samesite": "strict"}
     response.set_cookie(ACCESS_COOKIE, access, path="/", httponly=True, **common)
     if tokens.refresh_token:
@@ -155,7 +175,7 @@ def set_session_cookies(
 
 def clear_session_cookies(response: Response, request: Request, context: ServiceContext) -> None:
     """Remove the session's cookies from the browser."""
-    secure = _secure(request, context)
+    secure = cookie_is_secure(request, context)
     for name, path, httponly in (
         (ACCESS_COOKIE, "/", True),
         (REFRESH_COOKIE, REFRESH_PATH, True),

@@ -23,7 +23,7 @@ from pinsphere.errors import AuthenticationError
 
 __all__ = ["ALGORITHMS", "TokenSigner", "TokenUse"]
 
-TokenUse = Literal["access", "refresh", "oidc-state", "link-visit"]
+TokenUse = Literal["access", "refresh", "oidc-state", "link-visit", "link-password"]
 """What a token is for."""
 
 ALGORITHMS: Final = ("HS256",)

@@ -232,10 +232,70 @@ async def test_password_links(
     assert opened.status_code == 200, opened.text
     visit = opened.json()["visit"]
     media_url = f"{landing}/pins/{private_pin.id}/media"
+    client.cookies.clear()  # a script that keeps no cookies
     # A visit does not stand in for the password.
     assert_problem(await client.get(media_url, headers={"X-Link-Visit": visit}), 401)
     media_answer = await client.get(media_url, headers={**right, "X-Link-Visit": visit})
     assert media_answer.status_code == 200
+
+
+async def test_the_right_password_leaves_a_proof_for_media_elements(
+    client: httpx.AsyncClient,
+    store: pinsphere.PinStore,
+    sign_in: SignIn,
+    private_pin: pinsphere.Pin,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = (await make_link(client, await sign_in("alice"), private_pin.id, password="pw"))[
+        "token"
+    ]
+    client.cookies.clear()
+    landing = f"{SHARED}/{token}"
+    opened = await client.get(landing, headers={"X-Link-Password": "pw"})
+    assert opened.status_code == 200
+    cookie = opened.headers["set-cookie"]
+    assert cookie.startswith("pinsphere_link_pass=")
+    for attribute in ("HttpOnly", f"Path=/api/v1/shared/{token}", "SameSite=Strict"):
+        assert attribute in cookie
+    # The proof alone opens the link's media, as <img> and <video> ask for it, without
+    # hashing the password again.
+    verified: list[str] = []
+    real_verify = store.passwords.verify
+
+    def counting(hashed: str, password: str) -> bool:
+        verified.append(password)
+        return real_verify(hashed, password)
+
+    monkeypatch.setattr(store.passwords, "verify", counting)
+    visit = opened.json()["visit"]
+    media_url = f"{landing}/pins/{private_pin.id}/media?visit={visit}"
+    thumbnail_url = f"{landing}/pins/{private_pin.id}/thumbnail?visit={visit}"
+    for _ in range(3):
+        assert (await client.get(media_url, headers={"Range": "bytes=0-9"})).status_code == 206
+    assert (await client.get(thumbnail_url)).status_code in (200, 404)
+    assert verified == []
+    # Only for this link: another protected link still asks for its password.
+    other = (await make_link(client, await sign_in("alice"), private_pin.id, password="pw2"))[
+        "token"
+    ]
+    assert_problem(await client.get(f"{SHARED}/{other}"), 401)
+    # A forged proof is no proof.
+    client.cookies.clear()
+    client.cookies.set("pinsphere_link_pass", "forged", path=f"/api/v1/shared/{token}")
+    assert_problem(await client.get(media_url), 401)
+
+
+async def test_a_revoked_link_ignores_its_password_proof(
+    client: httpx.AsyncClient, sign_in: SignIn, private_pin: pinsphere.Pin
+) -> None:
+    alice = await sign_in("alice")
+    link = await make_link(client, alice, private_pin.id, password="pw")
+    landing = f"{SHARED}/{link['token']}"
+    assert (await client.get(landing, headers={"X-Link-Password": "pw"})).status_code == 200
+    assert (await client.get(landing)).status_code == 200  # the proof, without the password
+    revoked = await client.delete(f"/api/v1/links/{link['id']}", headers=alice)
+    assert revoked.status_code == 204
+    assert_problem(await client.get(landing), 404)
 
 
 async def test_wrong_link_passwords_are_throttled(

@@ -227,6 +227,52 @@ def seeded(service: Service) -> str:
     return "tag:seed"
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "selector"),
+    [
+        ("photo.jpg", "jpeg", "img.full-media"),
+        ("clip.mp4", "mp4", "video.full-media"),
+    ],
+)
+def test_a_password_link_shows_its_media(
+    service: Service, new_context: Any, name: str, content: str, selector: str
+) -> None:
+    # Media elements cannot send the password header: the proof cookie set when the
+    # visitor typed the password is what loads the picture and plays the video.
+    made = jpeg_bytes() if content == "jpeg" else mp4_bytes()
+    with httpx.Client(base_url=service.base, headers=service.bearer("bob"), timeout=30) as api:
+        pin = api.post(
+            "/api/v1/pins",
+            files={"file": (name, made, "application/octet-stream")},
+            data={"title": f"Protected {content}", "visibility": "private"},
+        )
+        assert pin.status_code == 201, pin.text
+        link = api.post(
+            "/api/v1/links", json={"target_id": pin.json()["id"], "password": "open sesame"}
+        )
+        assert link.status_code == 201, link.text
+    visitor_console = Console()
+    visitor = visitor_console.watch(new_context().new_page())
+    refused: list[str] = []
+    visitor.on(
+        "response", lambda answer: refused.append(answer.url) if answer.status >= 400 else None
+    )
+    token = link.json()["token"]
+    visitor.goto(f"/s/{token}")
+    visitor.fill("#link-password", "open sesame")
+    visitor.get_by_role("button", name="Open").click()
+    visitor.wait_for_selector(".pin-title")
+    visitor.wait_for_selector(selector, state="attached")
+    visitor.wait_for_function(
+        "s => { const el = document.querySelector(s); return el.tagName === 'VIDEO' ?"
+        " el.readyState >= 1 : el.complete && el.naturalWidth > 0; }",
+        arg=selector,
+    )
+    # Only the first request, before the password was typed, was refused.
+    assert refused == [f"{service.base}/api/v1/shared/{token}"]
+    assert visitor_console.unexpected("status of 401") == []
+
+
 def test_infinite_scroll_loads_every_page(
     service: Service, new_context: Any, console: Console, seeded: str
 ) -> None:

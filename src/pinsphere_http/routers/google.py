@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from pinsphere.errors import AuthenticationError
 from pinsphere_http.context import ServiceContext
-from pinsphere_http.cookies import new_csrf_token, set_session_cookies
+from pinsphere_http.cookies import cookie_is_secure, new_csrf_token, set_session_cookies
 from pinsphere_http.dependencies import Context
 from pinsphere_http.linking import account_for
 from pinsphere_http.oidc import OpenIDProvider
@@ -50,11 +50,6 @@ def _saved(claims: dict[str, Any], name: str) -> str:
 
 def _redirect_uri(request: Request, context: ServiceContext) -> str:
     return context.settings.google_redirect_url or str(request.url_for("google_callback"))
-
-
-def _secure(request: Request, context: ServiceContext) -> bool:
-    configured = context.settings.cookie_secure
-    return request.url.scheme == "https" if configured is None else configured
 
 
 @router.get(
@@ -92,7 +87,7 @@ async def google_login(
         cookie,
         max_age=int(_LIFETIME.total_seconds()),
         path=_COOKIE_PATH,
-        secure=_secure(request, context),
+        secure=cookie_is_secure(request, context),
         httponly=True,
         # Lax: the callback is a top-level navigation from Google, which Lax lets through.
         samesite="lax",

@@ -3,11 +3,17 @@
 Every request re-opens the link in the store, so a link that is revoked, expires, or whose
 pin or board is deleted stops working at once, for media requests too.
 
-**Password.** A link with a password needs it on every request, in the ``X-Link-Password``
-header (raw UTF-8 bytes are accepted). Missing or wrong: 401 with a
-``WWW-Authenticate: X-Link-Password`` challenge; wrong passwords are throttled like failed
-sign-ins (429). A header rather than a cookie: it works the same for scripts and pages, and
-needs no CSRF defence.
+**Password.** A link with a password needs it in the ``X-Link-Password`` header (raw UTF-8
+bytes are accepted). Missing or wrong: 401 with a ``WWW-Authenticate: X-Link-Password``
+challenge; wrong passwords are throttled like failed sign-ins (429). A header rather than a
+form: it works the same for scripts and pages, and needs no CSRF defence. An answer to a
+request that brought the right password also sets the cookie ``pinsphere_link_pass``: a
+signed proof, bound to this link, valid as long as a visit, ``HttpOnly``,
+``SameSite=Strict`` and scoped to this link's path, so that nothing else receives it. A
+request carrying it needs no password: media elements (``<img>``, ``<video>``), which
+cannot send headers, show a protected link's pictures and play its videos, and the
+password's deliberately slow hash is not recomputed for every range of a video. A visit
+alone never stands in for the password: it travels in URLs, which end up in logs.
 
 **Counting visits.** A link's ``max_uses`` counts visits, not requests. A request that
 brings no visit starts one and counts a use; its answer carries a *visit* (the ``visit``
@@ -28,6 +34,7 @@ import hashlib
 import hmac
 from datetime import timedelta
 from typing import Annotated, Final
+from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Header, Path, Query, Request
@@ -38,6 +45,7 @@ from pinsphere.errors import AuthenticationError, PermissionDenied
 from pinsphere.links import LinkScope
 from pinsphere_http.attempts import LoginAttempt
 from pinsphere_http.context import ServiceContext
+from pinsphere_http.cookies import cookie_is_secure, strict_cookie
 from pinsphere_http.dependencies import Context
 from pinsphere_http.downloads import media_responses, prepare_download, stream_blob
 from pinsphere_http.problems import ProblemError
@@ -52,12 +60,13 @@ from pinsphere_http.thumbnails import (
     thumbnail_responses,
 )
 
-__all__ = ["PASSWORD_HEADER", "VISIT_HEADER", "VISIT_LIFETIME", "router"]
+__all__ = ["PASSWORD_HEADER", "PROOF_COOKIE", "VISIT_HEADER", "VISIT_LIFETIME", "router"]
 
 router = APIRouter(prefix="/api/v1/shared/{token}", tags=["shared"])
 
 PASSWORD_HEADER: Final = "X-Link-Password"  # noqa: S105 - a header name
 VISIT_HEADER: Final = "X-Link-Visit"
+PROOF_COOKIE: Final = "pinsphere_link_pass"
 VISIT_LIFETIME: Final = timedelta(hours=1)
 _REVALIDATE: Final = "private, no-cache"
 
@@ -89,16 +98,23 @@ VisitQuery = Annotated[
 
 
 class _Visit:
-    """An opened link and the visit the request belongs to."""
+    """An opened link, the visit the request belongs to, and a password proof to hand out."""
 
-    def __init__(self, visitor: LinkScope, visit: str, started: bool) -> None:
+    def __init__(
+        self, visitor: LinkScope, visit: str, started: bool, proof_cookie: str | None = None
+    ) -> None:
         self.visitor = visitor
         self.visit = visit
         self.started = started
+        self.proof_cookie = proof_cookie
 
     def headers(self) -> dict[str, str]:
-        """The visit header, on answers that started one."""
-        return {VISIT_HEADER: self.visit} if self.started else {}
+        """The visit header, on answers that started one; the password proof, on answers to
+        a request that brought the right password."""
+        headers = {VISIT_HEADER: self.visit} if self.started else {}
+        if self.proof_cookie is not None:
+            headers["Set-Cookie"] = self.proof_cookie
+        return headers
 
 
 def _link_key(token: str) -> str:
@@ -114,6 +130,35 @@ def _visit_matches(context: ServiceContext, visit: str | None, token: str) -> bo
     except AuthenticationError:
         return False  # a stale or forged visit is no visit: this request starts one
     return hmac.compare_digest(str(claims["sub"]), _link_key(token))
+
+
+def _proof_path(request: Request, token: str) -> str:
+    # The link's own path (below the service's mount point, if any): the browser sends the
+    # cookie to this link's routes only.
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    return root + router.prefix.replace("{token}", quote(token, safe=""))
+
+
+def _password_proven(context: ServiceContext, request: Request, token: str) -> bool:
+    proof = request.cookies.get(PROOF_COOKIE)
+    if not proof:
+        return False
+    try:
+        claims = context.signer.decode(proof, "link-password")
+    except AuthenticationError:
+        return False  # stale or forged: the password is asked for again
+    return hmac.compare_digest(str(claims["sub"]), _link_key(token))
+
+
+def _proof_cookie(context: ServiceContext, request: Request, token: str) -> str:
+    proof = context.signer.encode("link-password", _link_key(token), VISIT_LIFETIME)
+    return strict_cookie(
+        PROOF_COOKIE,
+        proof,
+        path=_proof_path(request, token),
+        max_age=int(VISIT_LIFETIME.total_seconds()),
+        secure=cookie_is_secure(request, context),
+    )
 
 
 def _password(raw: str | None) -> str | None:
@@ -134,6 +179,7 @@ def _open(
     visit: str | None,
 ) -> _Visit:
     following = _visit_matches(context, visit, token)
+    proven = password is None and _password_proven(context, request, token)
     # Wrong passwords count against the sign-in throttle, per link and per client address.
     attempt = LoginAttempt(
         context, f"link:{_link_key(token)[:32]}", context.client_address(request)
@@ -142,7 +188,10 @@ def _open(
         attempt.check()
     try:
         visitor = context.store.open_link(
-            token, password=_password(password), count_use=not following
+            token,
+            password=_password(password),
+            count_use=not following,
+            password_proven=proven,
         )
     except AuthenticationError:
         if password is not None:
@@ -153,11 +202,14 @@ def _open(
             f"this link needs its password, in the {PASSWORD_HEADER} header",
             headers={"WWW-Authenticate": f'{PASSWORD_HEADER} realm="pinsphere"'},
         ) from None
+    proof = None
+    if password is not None and visitor.link.has_password:
+        proof = _proof_cookie(context, request, token)
     if following:
         assert visit is not None
-        return _Visit(visitor, visit, started=False)
+        return _Visit(visitor, visit, started=False, proof_cookie=proof)
     fresh = context.signer.encode("link-visit", _link_key(token), VISIT_LIFETIME)
-    return _Visit(visitor, fresh, started=True)
+    return _Visit(visitor, fresh, started=True, proof_cookie=proof)
 
 
 @router.get(

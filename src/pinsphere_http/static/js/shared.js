@@ -9,8 +9,9 @@ async function fetchShared(path, link) {
   const headers = {};
   if (link.visit) headers["X-Link-Visit"] = link.visit;
   if (link.password) headers["X-Link-Password"] = link.password;
-  // No cookies: the link alone is the credential, whoever follows it.
-  const response = await fetch(path, { headers, credentials: "omit" });
+  // Same-origin cookies: the link's password proof (an HttpOnly cookie scoped to this link,
+  // set when the password was right) is what lets <img> and <video> load its media.
+  const response = await fetch(path, { headers, credentials: "same-origin" });
   const type = response.headers.get("content-type") || "";
   const body = type.includes("json") ? await response.json() : null;
   if (!response.ok) throw new ApiError(response.status, body);
