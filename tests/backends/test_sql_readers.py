@@ -74,6 +74,26 @@ def test_idle_connections_are_bounded(sqlite_url: str) -> None:
         database.dispose()
 
 
+def test_connections_lent_at_once_are_bounded(sqlite_url: str) -> None:
+    url = with_option(
+        with_option(with_option(sqlite_url, "pool_size", "1"), "max_overflow", "0"),
+        "pool_timeout",
+        "0.2",
+    )
+    database, _ = open_database(url)
+    try:
+        busy = pytest.raises(BackendUnavailable, match="no database connection came free")
+        with database.reader(), busy:
+            database.reader().__enter__()
+        # Given back: the next read gets it.
+        assert _connection_of(database) is not None
+        with pytest.raises(BackendUnavailable), database.reader() as reader:
+            reader.rows("SELECT * FROM nowhere", ())
+        assert _connection_of(database) is not None  # an error gave its connection back too
+    finally:
+        database.dispose()
+
+
 def test_pool_recycle_replaces_old_connections(sqlite_url: str) -> None:
     database, _ = open_database(with_option(sqlite_url, "pool_recycle", "0"))
     try:

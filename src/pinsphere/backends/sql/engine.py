@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from pinsphere.backends.base import BackendOptions, split_options
 from pinsphere.backends.sql.translate import translate_errors, translated
-from pinsphere.errors import InvalidInput
+from pinsphere.errors import BackendUnavailable, InvalidInput
 
 __all__ = [
     "Database",
@@ -101,10 +102,15 @@ class Database:
         sqlite = self.dialect == "sqlite"
         size = options.pool_size or (_SQLITE_POOL_SIZE if sqlite else _POSTGRES_READERS)
 
+        # As SQLAlchemy's pool: pool_size kept, max_overflow more under load, then a wait.
+        overflow = options.max_overflow if options.max_overflow is not None else _OVERFLOW
+
         def readers(settings: tuple[str, ...] = ()) -> ReaderPool:
             return ReaderPool(
                 engine,
                 size=size,
+                limit=size + overflow,
+                timeout=options.pool_timeout or _POOL_TIMEOUT,
                 recycle=options.pool_recycle,
                 pre_ping=options.pool_pre_ping,
                 settings=settings,
@@ -213,15 +219,19 @@ class ReaderPool:
         engine: Engine,
         *,
         size: int,
+        limit: int | None = None,
+        timeout: float = 30.0,
         recycle: int | None,
         pre_ping: bool,
         settings: tuple[str, ...] = (),
     ) -> None:
-        """Keep up to ``size`` idle connections of ``engine``.
+        """Keep up to ``size`` idle connections of ``engine``, lend at most ``limit``.
 
         Args:
             engine: Opens the connections.
             size: The most idle connections kept.
+            limit: The most connections lent at once (default ``size``); one more waits.
+            timeout: Seconds to wait for a connection when ``limit`` are lent.
             recycle: Seconds after which a connection is replaced (``None`` or negative:
                 never), as SQLAlchemy's ``pool_recycle``.
             pre_ping: Test each connection before use, as SQLAlchemy's ``pool_pre_ping``.
@@ -234,17 +244,29 @@ class ReaderPool:
         self._recycle = recycle if recycle is not None and recycle >= 0 else None
         self._pre_ping = pre_ping
         self._idle: deque[DriverReader] = deque()
+        self._lendable = threading.BoundedSemaphore(limit or size)
+        self._timeout = timeout
 
     def take(self) -> DriverReader:
-        """An idle connection, or a new one."""
-        while True:
-            try:
-                reader = self._idle.pop()
-            except IndexError:
-                return self._open()
-            if self._fresh(reader):
-                return reader
-            _close(reader)
+        """An idle connection, or a new one.
+
+        Raises:
+            BackendUnavailable: ``limit`` connections stayed lent for ``timeout`` seconds.
+        """
+        if not self._lendable.acquire(timeout=self._timeout):
+            raise BackendUnavailable(f"no database connection came free within {self._timeout:g} s")
+        try:
+            while True:
+                try:
+                    reader = self._idle.pop()
+                except IndexError:
+                    return self._open()
+                if self._fresh(reader):
+                    return reader
+                _close(reader)
+        except BaseException:
+            self._lendable.release()
+            raise
 
     def give(self, reader: DriverReader) -> None:
         """Return a connection that is still usable."""
@@ -252,6 +274,7 @@ class ReaderPool:
             self._idle.append(reader)
         else:
             _close(reader)
+        self._lendable.release()
 
     def discard(self, reader: DriverReader) -> None:
         """Return a connection after an error: kept only when the error left it usable."""
@@ -259,6 +282,7 @@ class ReaderPool:
             self.give(reader)
         else:
             _close(reader)
+            self._lendable.release()
 
     def close(self) -> None:
         """Close every idle connection."""
@@ -365,6 +389,9 @@ def normalize_url(url: str) -> str:
 _SQLITE_POOL_SIZE = 40
 # SQLAlchemy's default pool size: idle reader connections kept beside the pool's own.
 _POSTGRES_READERS = 5
+# SQLAlchemy's defaults for the connections lent beyond those kept, and the wait for one.
+_OVERFLOW = 10
+_POOL_TIMEOUT = 30.0
 
 
 def open_database(url: str) -> tuple[Database, SQLOptions]:
