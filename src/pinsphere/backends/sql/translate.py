@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy import exc as sa_exc
 
@@ -19,8 +18,12 @@ except ImportError:  # pragma: no cover - the postgres extra is not installed
     _psycopg = None  # type: ignore[assignment]
 
 _DEFAULT_CONFLICT = "the value is already taken"
-# DBAPI modules: each has Error, IntegrityError and DataError.
-_DRIVERS: tuple[Any, ...] = (sqlite3,) if _psycopg is None else (sqlite3, _psycopg)
+# Each family of errors: its base class, its unique-violation class, its bad-value class.
+_FAMILIES: tuple[tuple[type[BaseException], type[BaseException], type[BaseException]], ...] = (
+    (sa_exc.SQLAlchemyError, sa_exc.IntegrityError, sa_exc.DataError),
+    (sqlite3.Error, sqlite3.IntegrityError, sqlite3.DataError),
+    *(() if _psycopg is None else ((_psycopg.Error, _psycopg.IntegrityError, _psycopg.DataError),)),
+)
 
 
 @contextmanager
@@ -50,18 +53,14 @@ def translated(exc: BaseException, conflict: str = _DEFAULT_CONFLICT) -> Pinsphe
     """
     if isinstance(exc, PinsphereError):
         return None
-    if isinstance(exc, sa_exc.SQLAlchemyError):
-        if isinstance(exc, sa_exc.IntegrityError):
-            return Conflict(conflict)
-        if isinstance(exc, sa_exc.DataError):
-            return InvalidInput(f"the database rejected a value: {exc.orig}")
-        return BackendUnavailable(f"database error: {exc}")
-    # The driver's own errors: the search path and COPY bypass SQLAlchemy.
-    for driver in _DRIVERS:
-        if isinstance(exc, driver.Error):
-            if isinstance(exc, driver.IntegrityError):
+    # SQLAlchemy's wrapped errors first, then the drivers' own (the search path and COPY
+    # bypass SQLAlchemy).
+    for error, integrity, data in _FAMILIES:
+        if isinstance(exc, error):
+            if isinstance(exc, integrity):
                 return Conflict(conflict)
-            if isinstance(exc, driver.DataError):
-                return InvalidInput(f"the database rejected a value: {exc}")
+            if isinstance(exc, data):
+                detail = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+                return InvalidInput(f"the database rejected a value: {detail}")
             return BackendUnavailable(f"database error: {exc}")
     return None
