@@ -169,8 +169,8 @@ class Database:
                 tag; a pin is read by its key). On PostgreSQL they then run on connections
                 that keep generic plans: psycopg prepares a statement after a few runs, and
                 PostgreSQL stops planning it again. Planning a search with its share and
-                board subqueries took longer than running it (0.5 to 0.8 ms against 0.2 to 0.4 ms
-                at 100,000 pins). Every other statement is planned for its values
+                board subqueries took longer than running it (0.5 to 0.8 ms against 0.2 to
+                0.4 ms at 100,000 pins). Every other statement is planned for its values
                 (``force_custom_plan``): a generic plan that ignores a word's or a date
                 range's selectivity can be a thousand times slower.
         """
@@ -210,8 +210,9 @@ class ReaderPool:
 
     Connections are opened through the engine (so its ``connect`` hooks set the PRAGMAs or
     session settings) and then detached from SQLAlchemy's pool; idle ones wait in a deque,
-    whose ``append``/``pop`` are atomic, so taking one costs no lock. At most ``size`` are
-    kept idle; more may be open at once under load, and those are closed when given back.
+    whose ``append``/``pop`` are atomic. At most ``limit`` are lent at once (a semaphore; the
+    next caller waits up to ``timeout`` seconds) and at most ``size`` kept idle: those opened
+    beyond ``size`` under load are closed when given back, as in SQLAlchemy's pool.
     """
 
     def __init__(
