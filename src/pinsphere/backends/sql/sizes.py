@@ -15,6 +15,8 @@ from collections.abc import Mapping
 
 from sqlalchemy.engine import Connection
 
+from pinsphere.backends.sql.engine import driver_executemany
+
 __all__ = ["change_sizes"]
 
 _UPSERT = (
@@ -29,4 +31,4 @@ def change_sizes(conn: Connection, deltas: Mapping[str, int]) -> None:
     if not rows:
         return
     placeholder = "?" if conn.dialect.name == "sqlite" else "%s"
-    conn.exec_driver_sql(_UPSERT.format(placeholder), rows)
+    driver_executemany(conn, _UPSERT.format(placeholder), rows)

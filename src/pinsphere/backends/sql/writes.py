@@ -5,16 +5,18 @@ Every change to ``pin_tags`` here also changes ``tag_sizes`` in the same transac
 
 from __future__ import annotations
 
+import functools
 import gc
 import operator
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from pinsphere.backends.sql.engine import driver_executemany
 from pinsphere.backends.sql.sizes import change_sizes
 from pinsphere.backends.sql.tables import board_pins, pin_tags, pins, tsvector_literal
 from pinsphere.tags import tag_ancestors
@@ -86,7 +88,8 @@ def insert_rows(
         records = _executemany(conn, pins, _records(pins, pin_rows))
         # The pins' words to the full-text index, in bulk (see tables.py).
         key, words = _position(pins, "id"), _position(pins, "search_doc")
-        conn.exec_driver_sql(
+        driver_executemany(
+            conn,
             "INSERT INTO pins_fts (rowid, search_doc) VALUES (?, ?)",
             [(values[key], values[words]) for values in records],
         )
@@ -129,12 +132,7 @@ def _executemany(
     """
     if not records:
         return records
-    dialect = conn.dialect
-    convert = [
-        (at, process)
-        for at, column in enumerate(table.columns)
-        if (process := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-    ]
+    statement, convert = _insert_plan(table, conn.dialect)
     if convert:
         converted: list[Sequence[Any]] = []
         for record in records:
@@ -143,12 +141,27 @@ def _executemany(
                 values[at] = process(values[at])
             converted.append(tuple(values))
         records = converted
+    driver_executemany(conn, statement, records)
+    return records
+
+
+@functools.cache
+def _insert_plan(
+    table: sa.Table, dialect: sa.Dialect
+) -> tuple[str, list[tuple[int, Callable[[Any], Any]]]]:
+    """The driver-level INSERT of every column of ``table`` and the bind conversions its
+    columns' types need (by column position), worked out once per table and dialect."""
+    convert: list[tuple[int, Callable[[Any], Any]]] = [
+        (at, process)
+        for at, column in enumerate(table.columns)
+        if (process := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
     names = [column.name for column in table.columns]
-    placeholders = ", ".join("?" for _ in names)
+    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+    placeholders = ", ".join(placeholder for _ in names)
     columns = ", ".join(f'"{name}"' for name in names)
     statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({placeholders})'  # noqa: S608 - names are the schema's own
-    conn.exec_driver_sql(statement, list(records))
-    return records
+    return statement, convert
 
 
 def _copy(
