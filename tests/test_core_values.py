@@ -80,6 +80,22 @@ def test_words() -> None:
     assert text.search_words("Title", "", ["animals/cats"]) == ["title", "animals", "cats"]
 
 
+# Text with the characters that could interact across a field boundary: combining marks,
+# Hangul jamo, compatibility forms, separators and underscores.
+_TRICKY = st.text(
+    alphabet=st.sampled_from("aZé\u0301\u0327\u1100\u1161\u11a8\ufb01\u2460_ \n-9"),
+    max_size=12,
+)
+
+
+@given(_TRICKY, _TRICKY, st.lists(_TRICKY, max_size=3))
+def test_search_words_are_the_words_of_each_field_in_turn(
+    title: str, description: str, pin_tags: list[str]
+) -> None:
+    expected = [word for field in (title, description, *pin_tags) for word in text.words(field)]
+    assert text.search_words(title, description, pin_tags) == expected
+
+
 def _pin(owner_id: str, visibility: str) -> Pin:
     now = datetime.now(UTC)
     media = Media(mime_type="image/png", size=1, sha256="0" * 64)

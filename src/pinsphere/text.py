@@ -32,7 +32,7 @@ def search_words(title: str, description: str, tags: Iterable[str]) -> list[str]
 
     A phrase matches when its words are consecutive in this sequence.
     """
-    out: list[str] = []
-    for field in (title, description, *tags):
-        out.extend(words(field))
-    return out
+    # One pass over the fields joined by a newline, which is no word character and combines
+    # with nothing under NFKC, so the words and their order are those of the fields one by
+    # one (a bulk import cuts the words of every pin).
+    return words("\n".join((title, description, *tags)))
