@@ -83,6 +83,8 @@ def tag_ancestors(tag: str) -> list[str]:
 
     Backends index these so that ``tag:a`` is one exact lookup, not a prefix scan.
     """
+    if "/" not in tag:
+        return [tag]  # most tags are flat, and a bulk import expands every pin's tags
     parts = tag.split("/")
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 

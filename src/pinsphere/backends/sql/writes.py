@@ -54,11 +54,13 @@ def bulk_allocation() -> Iterator[None]:
 
 def expand_tags(tags: Iterable[str]) -> dict[str, bool]:
     """Every tag and ancestor a pin is indexed under, each with whether it is direct."""
-    expanded: dict[str, bool] = {}
     direct = set(tags)
+    # Direct tags first; then the ancestors of hierarchical ones that are not direct too.
+    expanded = dict.fromkeys(direct, True)
     for tag in direct:
-        for ancestor in tag_ancestors(tag):
-            expanded[ancestor] = expanded.get(ancestor, False) or ancestor in direct
+        if "/" in tag:
+            for ancestor in tag_ancestors(tag)[:-1]:
+                expanded.setdefault(ancestor, False)
     return expanded
 
 
