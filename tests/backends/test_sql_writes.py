@@ -3,12 +3,17 @@ values as SQLite stores them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pinsphere.backends.sql.metadata import SQLMetadataBackend
+from pinsphere.backends.sql.rows import pin_key, pin_values, sqlite_pin_record
+from pinsphere.backends.sql.tables import pins
 from pinsphere.backends.sql.writes import expand_tags
 from pinsphere.testing.factories import EVERYTHING, make_pin
 
@@ -41,3 +46,45 @@ def test_sqlite_stores_times_and_flags_as_sqlalchemy_would(sqlite_url: str) -> N
         assert backend.get_pin(pin.id, EVERYTHING) == pin
     finally:
         backend.close()
+
+
+@pytest.mark.parametrize(
+    "media_facts",
+    [
+        {},
+        {
+            "duration": 12,
+            "blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj",
+            "frame_count": 300,
+            "codec": "h264",
+            "camera": "Canon EOS",
+            "taken_at": datetime(2025, 12, 24, 10, 0, tzinfo=timezone(timedelta(hours=1))),
+        },
+        {"taken_at": datetime(2025, 12, 24, 10, 0)},
+    ],
+)
+def test_the_one_pass_sqlite_record_is_the_converted_row(media_facts: dict[str, Any]) -> None:
+    pin = make_pin(
+        title="Sleepy cat",
+        description="on a sofa",
+        tags=["animals/cats", "sofa"],
+        created_at=datetime(2026, 3, 4, 5, 6, 7, 890, tzinfo=timezone(timedelta(hours=2))),
+    )
+    pin = pin.model_copy(
+        update={
+            "media": pin.media.model_copy(update=media_facts),
+            "thumbnails": (320, 640),
+            "processing": "pending",
+        }
+    )
+    key = pin_key(pin.id)
+    assert key is not None
+    dialect = sa.create_engine("sqlite://").dialect
+    values = pin_values(pin, key)
+    expected = tuple(
+        (column.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value))(
+            values[column.name]
+        )
+        for column in pins.columns
+    )
+    assert sqlite_pin_record(pin, key) == expected

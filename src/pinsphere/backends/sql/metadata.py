@@ -40,6 +40,7 @@ from pinsphere.backends.sql.rows import (
     pin_key,
     pin_values,
     split_tags,
+    sqlite_pin_record,
     to_utc,
 )
 from pinsphere.backends.sql.sharing import SharingTables
@@ -109,7 +110,8 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
             return self._insert_batch(pins_and_boards)
 
     def _insert_batch(self, pins_and_boards: Iterable[tuple[Pin, Sequence[str]]]) -> int:
-        pin_rows: list[dict[str, Any]] = []
+        sqlite = self._dialect == "sqlite"
+        pin_rows: list[Any] = []
         index_rows: list[TagRow] = []
         board_rows: list[dict[str, Any]] = []
         board_ids: set[str] = set()
@@ -117,7 +119,7 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
             key = pin_key(pin.id)
             if key is None:
                 raise InvalidInput(f"not a pin id: {pin.id!r}")
-            pin_rows.append(pin_values(pin, key))
+            pin_rows.append(sqlite_pin_record(pin, key) if sqlite else pin_values(pin, key))
             index_rows.extend(tag_rows(key, pin.tags, pin.owner_id, pin.visibility))
             for board_id in dict.fromkeys(on_boards):
                 board_rows.append({"board_id": board_id, "pin_id": key})

@@ -82,19 +82,24 @@ def tag_row_dicts(rows: Iterable[TagRow]) -> list[dict[str, Any]]:
 
 def insert_rows(
     conn: Connection,
-    pin_rows: Sequence[dict[str, Any]],
+    pin_rows: Sequence[Any],
     tag_index_rows: Sequence[TagRow],
     board_rows: Sequence[dict[str, Any]],
 ) -> None:
-    """Insert pins with their tag index and board rows, in the caller's transaction."""
+    """Insert pins with their tag index and board rows, in the caller's transaction.
+
+    ``pin_rows`` are :func:`~pinsphere.backends.sql.rows.sqlite_pin_record` tuples on
+    SQLite, :func:`~pinsphere.backends.sql.rows.pin_values` dicts elsewhere.
+    """
     if conn.dialect.name == "sqlite":
-        records = _executemany(conn, pins, _records(pins, pin_rows))
+        statement, _ = _insert_plan(pins, conn.dialect)
+        driver_executemany(conn, statement, pin_rows)
         # The pins' words to the full-text index, in bulk (see tables.py).
         key, words = _position(pins, "id"), _position(pins, "search_doc")
         driver_executemany(
             conn,
             "INSERT INTO pins_fts (rowid, search_doc) VALUES (?, ?)",
-            [(values[key], values[words]) for values in records],
+            [(values[key], values[words]) for values in pin_rows],
         )
         _executemany(conn, pin_tags, tag_index_rows)
         _executemany(conn, board_pins, _records(board_pins, board_rows))
