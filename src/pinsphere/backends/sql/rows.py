@@ -150,6 +150,8 @@ def sqlite_pin_record(pin: Pin, key: int) -> tuple[Any, ...]:
     media = pin.media
     duration = media.duration
     taken_at = media.taken_at
+    created = _sqlite_time(pin.created_at)
+    updated = created if pin.updated_at == pin.created_at else _sqlite_time(pin.updated_at)
     return (
         key,
         pin.owner_id,
@@ -168,8 +170,8 @@ def sqlite_pin_record(pin: Pin, key: int) -> tuple[Any, ...]:
         join_tags(pin.tags),
         _join_ints(pin.thumbnails),
         " ".join(search_words(pin.title, pin.description, pin.tags)),
-        _sqlite_time(pin.created_at),
-        _sqlite_time(pin.updated_at),
+        created,
+        updated,
         pin.processing,
         media.frame_count,
         media.codec,
@@ -180,7 +182,8 @@ def sqlite_pin_record(pin: Pin, key: int) -> tuple[Any, ...]:
 
 def _sqlite_time(value: datetime) -> str:
     # SQLAlchemy's SQLite form: UTC fields, microseconds always, no offset.
-    return to_utc(value).isoformat(" ", "microseconds")[:26]
+    utc = value if value.tzinfo is UTC else to_utc(value)
+    return utc.isoformat(" ", "microseconds")[:26]
 
 
 # sqlite_pin_record writes the columns by position.
