@@ -59,6 +59,7 @@ from pinsphere_http.thumbnails import (
     thumbnail_response,
     thumbnail_responses,
 )
+from pinsphere_http.tokens import TokenUse
 
 __all__ = ["PASSWORD_HEADER", "PROOF_COOKIE", "VISIT_HEADER", "VISIT_LIFETIME", "router"]
 
@@ -122,13 +123,20 @@ def _link_key(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _visit_matches(context: ServiceContext, visit: str | None, token: str) -> bool:
-    if not visit:
+def _signed_for_link(
+    context: ServiceContext, signed: str | None, use: TokenUse, token: str
+) -> bool:
+    """Whether ``signed`` is a genuine, unexpired token of this use, bound to this link.
+
+    A stale or forged one is simply none: a visit then starts afresh, a password is asked
+    for again.
+    """
+    if not signed:
         return False
     try:
-        claims = context.signer.decode(visit, "link-visit")
+        claims = context.signer.decode(signed, use)
     except AuthenticationError:
-        return False  # a stale or forged visit is no visit: this request starts one
+        return False
     return hmac.compare_digest(str(claims["sub"]), _link_key(token))
 
 
@@ -137,17 +145,6 @@ def _proof_path(request: Request, token: str) -> str:
     # cookie to this link's routes only.
     root = str(request.scope.get("root_path", "")).rstrip("/")
     return root + router.prefix.replace("{token}", quote(token, safe=""))
-
-
-def _password_proven(context: ServiceContext, request: Request, token: str) -> bool:
-    proof = request.cookies.get(PROOF_COOKIE)
-    if not proof:
-        return False
-    try:
-        claims = context.signer.decode(proof, "link-password")
-    except AuthenticationError:
-        return False  # stale or forged: the password is asked for again
-    return hmac.compare_digest(str(claims["sub"]), _link_key(token))
 
 
 def _proof_cookie(context: ServiceContext, request: Request, token: str) -> str:
@@ -178,8 +175,10 @@ def _open(
     password: str | None,
     visit: str | None,
 ) -> _Visit:
-    following = _visit_matches(context, visit, token)
-    proven = password is None and _password_proven(context, request, token)
+    following = _signed_for_link(context, visit, "link-visit", token)
+    proven = password is None and _signed_for_link(
+        context, request.cookies.get(PROOF_COOKIE), "link-password", token
+    )
     # Wrong passwords count against the sign-in throttle, per link and per client address.
     attempt = LoginAttempt(
         context, f"link:{_link_key(token)[:32]}", context.client_address(request)
