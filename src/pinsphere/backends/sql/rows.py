@@ -45,8 +45,9 @@ PIN_COLUMNS: tuple[sa.Column[Any], ...] = tuple(
     column for column in pins.columns if column.name not in ("search_doc", "media_kind")
 )
 BOARD_COLUMNS: tuple[sa.Column[Any], ...] = tuple(boards.columns)
-# pin_from_record unpacks rows by position.
-assert tuple(column.name for column in PIN_COLUMNS) == (
+# pin_from_record reads PIN_COLUMNS by position and sqlite_pin_record writes every column by
+# position: a change to the table must change them too.
+assert tuple(column.name for column in pins.columns) == (
     "id",
     "owner_id",
     "owner",
@@ -54,6 +55,7 @@ assert tuple(column.name for column in PIN_COLUMNS) == (
     "description",
     "visibility",
     "mime_type",
+    "media_kind",
     "size",
     "sha256",
     "width",
@@ -62,6 +64,7 @@ assert tuple(column.name for column in PIN_COLUMNS) == (
     "blurhash",
     "tags",
     "thumbnails",
+    "search_doc",
     "created_at",
     "updated_at",
     "processing",
@@ -69,7 +72,7 @@ assert tuple(column.name for column in PIN_COLUMNS) == (
     "codec",
     "camera",
     "taken_at",
-), "PIN_COLUMNS changed: update pin_from_record"
+), "the pins columns changed: update pin_from_record and sqlite_pin_record"
 USER_COLUMNS: tuple[sa.Column[Any], ...] = tuple(
     column
     for column in users.columns
@@ -184,35 +187,6 @@ def _sqlite_time(value: datetime) -> str:
     # SQLAlchemy's SQLite form: UTC fields, microseconds always, no offset.
     utc = value if value.tzinfo is UTC else to_utc(value)
     return utc.isoformat(" ", "microseconds")[:26]
-
-
-# sqlite_pin_record writes the columns by position.
-assert tuple(column.name for column in pins.columns) == (
-    "id",
-    "owner_id",
-    "owner",
-    "title",
-    "description",
-    "visibility",
-    "mime_type",
-    "media_kind",
-    "size",
-    "sha256",
-    "width",
-    "height",
-    "duration",
-    "blurhash",
-    "tags",
-    "thumbnails",
-    "search_doc",
-    "created_at",
-    "updated_at",
-    "processing",
-    "frame_count",
-    "codec",
-    "camera",
-    "taken_at",
-), "the pins columns changed: update sqlite_pin_record"
 
 
 def pin_from_row(row: RowMapping, boards_of_pin: Sequence[str] = ()) -> Pin:
