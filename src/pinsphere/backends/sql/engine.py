@@ -46,6 +46,12 @@ _POSTGRES_ONLY = ("schema", "connect_timeout", "sslmode", "application_name")
 class SQLOptions(BackendOptions):
     """Options of the SQL backends, read from the URL's query string.
 
+    The pool options apply to each pool of a backend: SQLAlchemy's, for transactions, and
+    the reader pools of :meth:`Database.reader` (one on SQLite; two on PostgreSQL, planned
+    per value and generic). A PostgreSQL backend may so hold up to three times
+    ``pool_size + max_overflow`` connections at its busiest (45 with the defaults); size
+    ``max_connections`` for that, per worker process.
+
     Attributes:
         echo: Log every statement (SQLAlchemy's ``echo``).
         pool_size: Connections kept open in the pool.
