@@ -128,8 +128,7 @@ def questions(
         ]
         return listed if with_mid else [q for q in listed if q[1] != f"tag:{mid}"]
 
-    member = _Member(scope, baseline, keyset, frequent, MEMBER_ID, shares=False)
-    member.metadata = metadata
+    member = _Member(scope, baseline, keyset, frequent, MEMBER_ID, shares=False, metadata=metadata)
     result = [
         Question(name, member.ours(text, cursor), _ids(rows), rows=member.rows(text, cursor))
         for name, text, cursor, rows in asked_as(member, with_mid=True)
@@ -137,8 +136,9 @@ def questions(
     if sharer is None:
         return result
     pin_shares, _ = baseline.share_counts(SHARER_ID)
-    with_shares = _Member(sharer, baseline, keyset, frequent, SHARER_ID, shares=True)
-    with_shares.metadata = metadata
+    with_shares = _Member(
+        sharer, baseline, keyset, frequent, SHARER_ID, shares=True, metadata=metadata
+    )
     for name, text, cursor, rows in asked_as(with_shares, with_mid=False):
         result.append(
             Question(
@@ -172,8 +172,10 @@ class _Member:
         member: str,
         *,
         shares: bool,
+        metadata: Any,
     ) -> None:
         self.scope = scope
+        self.metadata = metadata
         self.options: dict[str, Any] = {"member": member, "shares": shares}
         # Page 50: follow the cursor 49 times on each side, then time only the 50th fetch
         # (an earlier page when there are fewer, as with the smoke test's small data set).
@@ -190,7 +192,6 @@ class _Member:
             rows = baseline.newest_with_tag(frequent, PAGE_SIZE, after=position, **self.options)
             position = keyset(rows[-1])
         self.cursor, self.position, self.page_number = cursor, position, page_number
-        self.metadata: Any = None
 
     def ours(self, text: str, cursor: str | None) -> Callable[[], list[str]]:
         """Asks Pinsphere, as this member."""

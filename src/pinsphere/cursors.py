@@ -141,9 +141,9 @@ def _payload(cursor: str) -> dict[str, object]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _material_tail(order: str, query: Query, viewer_id: str | None) -> str:
+def _material_tail(query: Query, viewer_id: str | None) -> str:
     # Every page of a search binds the same (immutable) query and viewer: write them once.
-    return json.dumps([order, format_query(query), viewer_id])[1:]
+    return json.dumps([query.order, format_query(query), viewer_id])[1:]
 
 
 def _check(version: int, last_id: str, query: Query, viewer_id: str | None) -> str:
@@ -152,7 +152,7 @@ def _check(version: int, last_id: str, query: Query, viewer_id: str | None) -> s
     # keeps the parts apart unambiguously (no separator can be forged by a username or board
     # name), and ensure_ascii keeps odd strings such as lone surrogates encodable. The id is
     # a checked pin id, so writing it in by hand gives the same text json.dumps would.
-    tail = _material_tail(query.order, query, viewer_id)
+    tail = _material_tail(query, viewer_id)
     material = f'[{version}, "{last_id}", {tail}'
     digest = hashlib.sha256(material.encode("ascii")).digest()[:_CHECK_BYTES]
     return base64.urlsafe_b64encode(digest).decode("ascii")

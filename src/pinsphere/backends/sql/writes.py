@@ -11,7 +11,6 @@ import operator
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -153,28 +152,6 @@ def _executemany(
     return records
 
 
-def _iso_text(value: datetime | None) -> str | None:
-    """A datetime as SQLAlchemy's SQLite dialect stores it (fields as given, microseconds
-    always, no offset), written by the C implementation of ``isoformat``."""
-    return None if value is None else value.isoformat(" ", "microseconds")[:26]
-
-
-_SAMPLES = (
-    datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC),
-    datetime(1999, 12, 31, 23, 59, 59),
-    datetime(2026, 7, 1, tzinfo=timezone(timedelta(hours=-5))),
-)
-
-
-def _writes_like_iso_text(process: Callable[[Any], Any]) -> bool:
-    """Whether a bind processor stores datetimes exactly as :func:`_iso_text` writes them
-    (so the faster one may stand in for it); decided on samples, not on the type's name."""
-    try:
-        return all(process(sample) == _iso_text(sample) for sample in _SAMPLES)
-    except (TypeError, ValueError, AttributeError):
-        return False
-
-
 @functools.cache
 def _insert_plan(
     table: sa.Table, dialect: sa.Dialect
@@ -186,11 +163,8 @@ def _insert_plan(
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
         if process is None:
             continue
-        if dialect.name == "sqlite":
-            if isinstance(column.type, sa.Boolean):
-                continue  # sqlite3 stores True and False as 1 and 0 itself
-            if _writes_like_iso_text(process):
-                process = _iso_text
+        if dialect.name == "sqlite" and isinstance(column.type, sa.Boolean):
+            continue  # sqlite3 stores True and False as 1 and 0 itself
         convert.append((at, process))
     names = [column.name for column in table.columns]
     placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
