@@ -662,3 +662,78 @@ def test_new_folders_are_flushed_in_the_folders_above_them(
     flushed.clear()
     put(backend, "originals/ab/ef/third", b"sibling")
     assert set(flushed) == {"originals/ab/ef", "originals/ab"}
+
+
+def test_prepare_makes_local_folders_and_flushes_the_folders_above_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flushed: list[str] = []
+    real = writers.fsync_folder
+
+    def recording(path: str) -> None:
+        flushed.append(os.path.relpath(path, tmp_path))
+        real(path)
+
+    monkeypatch.setattr(writers, "fsync_folder", recording)
+    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}")
+    pairs = [f"{index:02x}" for index in range(256)]
+    backend.prepare(f"originals/{pair}/" for pair in pairs)
+    assert sorted(path.name for path in (tmp_path / "originals").iterdir()) == pairs
+    # One flush of the folder holding the new folders, one of the root for "originals".
+    assert sorted(flushed) == [".", "originals"]
+    flushed.clear()
+    backend.prepare(f"originals/{pair}/" for pair in pairs)
+    assert flushed == []  # nothing new, nothing to flush
+    put(backend, "originals/ab/blob", b"durable")
+    assert flushed == ["originals/ab"]  # the commit made no folder: one flush, not three
+    assert list(backend.keys()) == ["originals/ab/blob"]
+
+
+def test_prepare_without_fsync_flushes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flushed: list[str] = []
+    monkeypatch.setattr(writers, "fsync_folder", flushed.append)
+    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}?fsync=false")
+    backend.prepare(["deep/down/here/"])
+    assert (tmp_path / "deep" / "down" / "here").is_dir()
+    assert flushed == []
+
+
+@pytest.mark.parametrize(
+    "prefix", ["originals/ab", "", "/originals/ab/", "../up/", "a//b/", ".staging/x/", "a/./b/"]
+)
+def test_prepare_refuses_what_is_not_a_folder_prefix(
+    local: FsspecBlobBackend, memory: FsspecBlobBackend, prefix: str
+) -> None:
+    for backend in (local, memory):
+        with pytest.raises(InvalidInput):
+            backend.prepare(["fine/", prefix])
+    # Checked before anything is made.
+    assert not (Path(local.root) / "fine").exists()
+
+
+def test_prepare_refuses_a_folder_through_a_blob(local: FsspecBlobBackend) -> None:
+    put(local, "taken", b"a blob")
+    with pytest.raises(InvalidInput):
+        local.prepare(["taken/below/"])
+    with local.open("taken") as blob:
+        assert blob.read() == b"a blob"
+
+
+def test_prepare_makes_nothing_in_memory(memory: FsspecBlobBackend) -> None:
+    before = (dict(memory.fs.store), list(memory.fs.pseudo_dirs))
+    memory.prepare(["originals/ab/", "originals/cd/"])
+    assert (dict(memory.fs.store), list(memory.fs.pseudo_dirs)) == before
+
+
+def test_a_prepared_folder_emptied_by_a_delete_is_made_again(local: FsspecBlobBackend) -> None:
+    local.prepare(["originals/ab/", "originals/cd/"])
+    put(local, "originals/ab/one", b"1")
+    local.delete("originals/ab/one")
+    root = Path(local.root)
+    assert not (root / "originals" / "ab").exists()  # pruned, as any empty fan-out folder
+    assert (root / "originals" / "cd").is_dir()
+    assert put(local, "originals/ab/two", b"2") is True
+    with local.open("originals/ab/two") as blob:
+        assert blob.read() == b"2"

@@ -665,7 +665,7 @@ class BlobWriter(abc.ABC):
 
 
 class BlobBackend(Backend):
-    """Stores bytes under slash-separated keys (``originals/ab/cd/<sha256>``)."""
+    """Stores bytes under slash-separated keys (``originals/ab/<sha256>``)."""
 
     capabilities: ClassVar[BlobCapabilities] = BlobCapabilities()
 
@@ -719,6 +719,22 @@ class BlobBackend(Backend):
     @abc.abstractmethod
     def keys(self, prefix: str = "") -> Iterator[str]:
         """Every key starting with ``prefix`` (for sweeping and migration)."""
+
+    def prepare(self, prefixes: Iterable[str]) -> None:
+        """Make the store ready to take keys under these folder prefixes; a no-op where
+        folders do not exist (object stores, memory).
+
+        A store calls it once, when it is made, for the folders most of its writes go to,
+        so that a write never pays for making a folder (on a local disk: a ``mkdir`` and a
+        flush of the folder above). It creates no key, and calling it again is harmless.
+
+        Args:
+            prefixes: Folder prefixes, each ending in a slash (``originals/ab/``).
+
+        Raises:
+            InvalidInput: A prefix is not a folder in which keys could lie.
+            BackendUnavailable: The folders cannot be made.
+        """
 
     def presigned_url(self, key: str, *, expires_in: int = 300) -> str | None:
         """A short-lived URL that reads the blob directly, where the store supports it."""

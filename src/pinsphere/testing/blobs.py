@@ -308,6 +308,30 @@ class BlobBackendSuite:
         assert sorted(backend.keys("t")) == ["thumbs/ab/1", "top"]
         assert list(backend.keys("nothing/here/")) == []
 
+    # -- prepared folders -------------------------------------------------------------------
+
+    def test_prepare_makes_no_key_and_may_run_again(self, backend: BlobBackend) -> None:
+        prefixes = ["originals/00/", "originals/ab/", "originals/ff/"]
+        backend.prepare(prefixes)
+        backend.prepare(iter(prefixes))  # any iterable, and a second time changes nothing
+        assert list(backend.keys()) == []
+        assert list(backend.keys("originals/")) == []
+
+    def test_keys_under_prepared_prefixes_work_as_any_other(self, backend: BlobBackend) -> None:
+        backend.prepare(["originals/ab/", "originals/cd/"])
+        assert _put(backend, "originals/ab/one", b"first") is True
+        assert _put(backend, "originals/ab/one", b"again") is False
+        assert _put(backend, "originals/ef/two", b"unprepared") is True
+        assert sorted(backend.keys("originals/")) == ["originals/ab/one", "originals/ef/two"]
+        assert _read_all(backend, "originals/ab/one") == b"first"
+        # Deleting the last blob of a prepared folder must not stop the folder taking more.
+        backend.delete("originals/ab/one")
+        assert list(backend.keys("originals/ab/")) == []
+        assert _put(backend, "originals/ab/three", b"after") is True
+        assert _read_all(backend, "originals/ab/three") == b"after"
+        backend.prepare(["originals/ab/", "originals/cd/"])
+        assert sorted(backend.keys()) == ["originals/ab/three", "originals/ef/two"]
+
     # -- bad keys ---------------------------------------------------------------------------
 
     @pytest.mark.parametrize("key", BAD_KEYS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, ClassVar, Self, cast
@@ -15,10 +15,11 @@ from fsspec.implementations.local import LocalFileSystem
 from fsspec.implementations.memory import MemoryFileSystem
 
 from pinsphere.backends.base import BlobBackend, BlobCapabilities, BlobWriter
-from pinsphere.backends.fsspec import memory
+from pinsphere.backends.fsspec import memory, writers
 from pinsphere.backends.fsspec.errors import MISSING, translated
 from pinsphere.backends.fsspec.keys import (
     STAGING_FOLDER,
+    folder_of_prefix,
     new_staged_name,
     prefix_folder,
     validate_key,
@@ -174,6 +175,34 @@ class FsspecBlobBackend(BlobBackend):
             return MemoryWriter(self.fs, staged, self.root)
         return FsspecWriter(self.fs, staged, self.root)
 
+    def prepare(self, prefixes: Iterable[str]) -> None:
+        """Make the folders of these prefixes in a local root, so that commits there never
+        make one; elsewhere only the prefixes are checked (see
+        :meth:`~pinsphere.backends.base.BlobBackend.prepare`).
+
+        With ``fsync`` on, the folders above the new ones are flushed once at the end,
+        rather than once per folder as a commit would.
+
+        Raises:
+            InvalidInput: A prefix does not end in a slash, or is not a valid key's folder.
+            BackendUnavailable: A folder cannot be made.
+        """
+        folders = [folder_of_prefix(prefix) for prefix in prefixes]
+        if not self._local:
+            # Object stores have no folders; other filesystems' writers make theirs anyway.
+            return
+        made: list[str] = []
+        with translated("prepare folders"):
+            for folder in folders:
+                try:
+                    made.extend(writers.make_folders(f"{self.root}/{folder}"))
+                except (FileExistsError, NotADirectoryError) as exc:
+                    raise InvalidInput(f"folder prefix {folder}/ runs through a blob") from exc
+            if self._fsync:
+                # A new folder is only as durable as its entry in the folder above it.
+                for parent in sorted({os.path.dirname(folder) for folder in made}, reverse=True):
+                    writers.fsync_folder(parent)
+
     def sweep_staging(self, older_than: timedelta) -> int:
         """Remove staged writes not touched for ``older_than`` (leftovers of crashes).
 
@@ -298,8 +327,9 @@ class FsspecBlobBackend(BlobBackend):
                         self.fs.rm_file(path)
 
     def _prune_local(self, folder: str) -> None:
-        # Empty fan-out folders (originals/ab/cd) would otherwise pile up; a writer that
-        # loses its folder to this race makes it again (see LocalWriter._publish).
+        # Empty fan-out folders (originals/ab) would otherwise pile up; a writer that
+        # loses its folder to this race makes it again (see LocalWriter._publish), so a
+        # folder made in advance (prepare) may go too: only a later commit there pays.
         while len(folder) > len(self.root) and folder.startswith(self.root + "/"):
             try:
                 os.rmdir(folder)

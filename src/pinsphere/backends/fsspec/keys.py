@@ -7,7 +7,14 @@ import secrets
 
 from pinsphere.errors import InvalidInput
 
-__all__ = ["MAX_KEY_LENGTH", "STAGING_FOLDER", "new_staged_name", "prefix_folder", "validate_key"]
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "STAGING_FOLDER",
+    "folder_of_prefix",
+    "new_staged_name",
+    "prefix_folder",
+    "validate_key",
+]
 
 STAGING_FOLDER = ".staging"
 """The folder under the root that holds writes in progress; never a key."""
@@ -62,6 +69,20 @@ def prefix_folder(prefix: str) -> str:
         raise InvalidInput(f"bad key prefix {prefix!r}: it must be relative")
     if _FORBIDDEN_CHARACTERS.search(tail):
         raise InvalidInput(f"bad key prefix {prefix!r}")
+    return folder
+
+
+def folder_of_prefix(prefix: str) -> str:
+    """Check a folder prefix (``"originals/ab/"``) and return its folder (``"originals/ab"``).
+
+    Raises:
+        InvalidInput: The prefix does not end in a slash, or no key could lie in its folder.
+    """
+    if not isinstance(prefix, str) or not prefix.endswith("/"):
+        raise InvalidInput(f"bad folder prefix {prefix!r}: it must end in a slash")
+    folder = prefix[:-1]
+    # A folder is named like a key: the same rules keep it inside the store.
+    validate_key(folder)
     return folder
 
 

@@ -22,7 +22,14 @@ from pinsphere.backends.fsspec.errors import translated
 from pinsphere.backends.fsspec.keys import validate_key
 from pinsphere.errors import InvalidInput, PinsphereError
 
-__all__ = ["FsspecWriter", "LocalWriter", "MemoryWriter", "StagedWriter", "fsync_folder"]
+__all__ = [
+    "FsspecWriter",
+    "LocalWriter",
+    "MemoryWriter",
+    "StagedWriter",
+    "fsync_folder",
+    "make_folders",
+]
 
 _PUBLISH_ATTEMPTS = 3
 # errno values meaning "this filesystem cannot hard-link"; commit then falls back to rename.
@@ -122,7 +129,7 @@ class StagedWriter(BlobWriter):
         raise NotImplementedError
 
 
-def _make_folders(path: str) -> list[str]:
+def make_folders(path: str) -> list[str]:
     """Make ``path`` and any missing folder above it; the folders that were missing.
 
     A folder another writer makes at the same moment counts as missing too: the caller
@@ -198,7 +205,7 @@ class LocalWriter(StagedWriter):
                 if attempt + 1 == _PUBLISH_ATTEMPTS or not os.path.exists(self._staged):
                     raise
                 try:
-                    made.extend(_make_folders(parent))
+                    made.extend(make_folders(parent))
                 except (FileExistsError, NotADirectoryError) as exc:
                     raise InvalidInput(f"blob key {key!r} runs through another blob") from exc
                 continue
