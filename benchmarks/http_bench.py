@@ -200,7 +200,6 @@ def _prepare(options: HttpOptions, work: Path, upload_limit: int) -> _Data:
     from benchmarks.targets import fill, store_loader
     from pinsphere.ids import encode_id
     from pinsphere.settings import PasswordHashing, StoreSettings
-    from pinsphere.upload import original_key
 
     database = work / "pinsphere.db"
     blobs = work / "blobs"
@@ -221,7 +220,7 @@ def _prepare(options: HttpOptions, work: Path, upload_limit: int) -> _Data:
             source, title="bench video", tags=["bench/video"], visibility="private"
         )
         source.unlink()
-        video_path = Path(store.blobs.root) / original_key(pin.media.sha256)
+        video_path = Path(store.blobs.root) / store.layout.key(pin.media.sha256)
         if not video_path.is_file():
             raise RuntimeError(f"the video's blob is not at {video_path}")
     finally:

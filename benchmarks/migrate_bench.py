@@ -42,9 +42,9 @@ from typing import Any
 import pinsphere
 from pinsphere.backends.base import BlobBackend
 from pinsphere.ids import encode_id, id_time, new_id
+from pinsphere.layout import OriginalsLayout
 from pinsphere.migrate import migrate_store
 from pinsphere.models import Board, Media, Pin, Share, User
-from pinsphere.upload import original_key
 
 OWNERS = ("ana", "bo", "cy", "dee", "eve")
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -112,11 +112,11 @@ def _blobs(count: int, size: int, seed: int) -> Iterator[bytes]:
         yield rng.randbytes(rng.randint(size // 2, size * 3 // 2))
 
 
-def _put(blobs: BlobBackend, data: bytes) -> tuple[str, int]:
+def _put(blobs: BlobBackend, layout: OriginalsLayout, data: bytes) -> tuple[str, int]:
     sha256 = hashlib.sha256(data).hexdigest()
     with blobs.writer() as writer:
         writer.write(data)
-        writer.commit(original_key(sha256))
+        writer.commit(layout.key(sha256))
     return sha256, len(data)
 
 
@@ -147,7 +147,7 @@ def build_source(folder: Path, pins: int, blob_size: int, seed: int) -> list[Pat
         batch: list[tuple[Pin, list[str]]] = []
         shares: list[Share] = []
         for index, data in enumerate(_blobs(pins, blob_size, seed)):
-            sha256, size = _put(store.blobs, data)
+            sha256, size = _put(store.blobs, store.layout, data)
             owner = users[index % len(users)]
             pin_id = new_id()
             pin = Pin(

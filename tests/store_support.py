@@ -10,18 +10,25 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+import pinsphere
 from pinsphere import PasswordHashing, StoreSettings
+from pinsphere.backends.fsspec import FsspecBlobBackend
+from pinsphere.layout import TWO_LEVELS
+from pinsphere.layout_marker import LAYOUT_MARKER_KEY, marker_bytes
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
 
 __all__ = [
     "FAST_SETTINGS",
+    "drop_layout_marker",
     "endpoint_of",
+    "open_legacy_store",
     "postgres_url",
     "require_postgres",
     "start_moto",
@@ -87,3 +94,28 @@ def endpoint_of(server: ThreadedMotoServer) -> str:
     """The server's ``http://host:port``."""
     host, port = server.get_host_and_port()
     return f"http://{host}:{port}"
+
+
+def open_legacy_store(folder: Path, settings: StoreSettings = FAST_SETTINGS) -> pinsphere.PinStore:
+    """An embedded store (SQLite + files) in ``folder`` that keeps originals in the two-level
+    layout of stores written before the layout marker (``originals/ab/cd/<sha256>``).
+
+    Its blob folder gets a marker recording that layout before the store is opened, so
+    that what it writes is what an older version wrote; :func:`drop_layout_marker` then
+    makes it a store from before the marker.
+    """
+    blobs = FsspecBlobBackend.from_url((folder / "blobs").as_uri())
+    try:
+        with blobs.writer() as writer:
+            writer.write(marker_bytes(TWO_LEVELS))
+            writer.commit(LAYOUT_MARKER_KEY)
+    finally:
+        blobs.close()
+    store = pinsphere.open(folder, settings=settings)
+    assert store.layout == TWO_LEVELS
+    return store
+
+
+def drop_layout_marker(folder: Path) -> None:
+    """Remove the layout marker of the embedded store in ``folder``, as if never written."""
+    (folder / "blobs" / LAYOUT_MARKER_KEY).unlink()

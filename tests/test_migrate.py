@@ -17,12 +17,13 @@ from PIL import Image
 
 import pinsphere
 from pinsphere.cli import cli
+from pinsphere.layout import ONE_LEVEL, TWO_LEVELS
+from pinsphere.layout_marker import LAYOUT_MARKER_KEY, read_marker
 from pinsphere.migrate import MigrationProgress, MigrationReport, migrate_store
 from pinsphere.models import Pin, TargetKind
 from pinsphere.policy import AccessRule
 from pinsphere.query import Query
-from pinsphere.upload import original_key
-from store_support import FAST_SETTINGS
+from store_support import FAST_SETTINGS, drop_layout_marker, open_legacy_store
 
 EVERYTHING = AccessRule(everything=True)
 PINS = 240
@@ -58,6 +59,13 @@ def image(index: int) -> bytes:
     color = (seed % 251, (seed * 7) % 253, (seed * 13) % 255)
     buffer = io.BytesIO()
     Image.new("RGB", (12 + seed % 5, 9), color).save(buffer, FORMATS[seed % 3])
+    return buffer.getvalue()
+
+
+def image_of_size(width: int, height: int) -> bytes:
+    """A JPEG large enough to get thumbnails."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (40, 120, 200)).save(buffer, "JPEG")
     return buffer.getvalue()
 
 
@@ -155,7 +163,7 @@ def assert_same_store(
             assert target.metadata.get_pin(pin.id, EVERYTHING) is None
             continue
         assert target.metadata.get_pin(pin.id, EVERYTHING) == pin
-        assert blob_digest(target, original_key(pin.media.sha256)) == pin.media.sha256
+        assert blob_digest(target, target.layout.key(pin.media.sha256)) == pin.media.sha256
         assert shares_of(target, "pin", pin.id) == shares_of(source, "pin", pin.id)
         for owner in ("alice", "bob"):  # board membership by id, as each owner sees it
             rule = target.as_user(owner).access
@@ -165,10 +173,11 @@ def assert_same_store(
     assert target.metadata.list_audit_events(limit=1000) == source.metadata.list_audit_events(
         limit=1000
     )
-    # Derived media (thumbnails and the like) byte for byte.
+    # Derived media (thumbnails and the like) byte for byte; the target keeps its own marker.
     for key in source.blobs.keys(prefix=""):
-        if not key.startswith("originals/"):
+        if not key.startswith("originals/") and key != LAYOUT_MARKER_KEY:
             assert target.blobs.size(key) == source.blobs.size(key)
+    assert read_marker(target.blobs) == target.layout
 
 
 # -- tests ----------------------------------------------------------------------------------
@@ -218,7 +227,7 @@ def test_an_interrupted_migration_resumes_where_it_stopped(
     copied = target.metadata.count_pins(Query(), EVERYTHING)
     assert copied == PINS // 2
     for pin in all_pins(target):  # every pin there has its blob
-        assert target.blobs.size(original_key(pin.media.sha256)) == pin.media.size
+        assert target.blobs.size(target.layout.key(pin.media.sha256)) == pin.media.size
 
     report = migrate_store(source, target, page_size=40)
     assert report.ok, report.summary()
@@ -241,7 +250,7 @@ def test_a_corrupt_source_blob_is_reported_and_its_pin_left_out(
             copy.write_bytes(path.read_bytes())
     with pinsphere.open(folder, settings=FAST_SETTINGS) as source:
         victim = next(pin for pin in all_pins(source) if pin.title == "pin 7")
-        key = original_key(victim.media.sha256)
+        key = source.layout.key(victim.media.sha256)
         stored = folder / "blobs" / key
         data = bytearray(stored.read_bytes())
         data[len(data) // 2] ^= 0xFF  # same length, other bytes
@@ -254,9 +263,57 @@ def test_a_corrupt_source_blob_is_reported_and_its_pin_left_out(
             assert not report.ok
             assert [(p.kind, p.id) for p in report.errors] == [("blob", key)]
             assert "corrupt" in report.errors[0].reason
-            assert not target.blobs.exists(key)
+            assert not target.blobs.exists(target.layout.key(victim.media.sha256))
             assert report.copied["pins"] == PINS - 1
             assert_same_store(source, target, except_pins=frozenset({victim.id}))
+
+
+def test_a_two_level_store_migrated_to_a_fresh_one_is_converted(tmp_path: Path) -> None:
+    with open_legacy_store(tmp_path / "old") as old:
+        me = old.as_user(old.users.create("alice", password="alice-password"))
+        pins = [me.upload(image(index), title=f"pin {index}") for index in range(12)]
+        pins.append(me.upload(image(40), title="same bytes as pin 0"))
+        big = me.upload(image_of_size(700, 500), title="with thumbnails")
+        pins.append(big)
+    drop_layout_marker(tmp_path / "old")
+
+    with (
+        pinsphere.open(tmp_path / "old", settings=FAST_SETTINGS) as source,
+        pinsphere.open(tmp_path / "new", settings=FAST_SETTINGS) as target,
+    ):
+        assert (source.layout, target.layout) == (TWO_LEVELS, ONE_LEVEL)
+        report = migrate_store(source, target, page_size=5)
+        assert report.ok, report.summary()
+        assert report.copied["pins"] == len(pins)
+        assert report.copied["blobs"] == len(pins) - 1
+        assert report.skipped["blobs"] == 1
+        # Thumbnails only: the source's marker is not one of them.
+        assert big.thumbnails == (256, 640)
+        thumbnails = sorted(source.blobs.keys("derived/"))
+        assert report.copied["derived_blobs"] == len(thumbnails)
+        assert report.skipped.get("derived_blobs", 0) == 0  # the marker is not even looked at
+        assert len(thumbnails) == sum(len(pin.thumbnails) for pin in pins)
+        assert sorted(target.blobs.keys("derived/")) == thumbnails
+
+        digests = {pin.media.sha256 for pin in pins}
+        assert sorted(target.blobs.keys("originals/")) == sorted(map(ONE_LEVEL.key, digests))
+        assert sorted(source.blobs.keys("originals/")) == sorted(map(TWO_LEVELS.key, digests))
+        assert read_marker(target.blobs) == ONE_LEVEL
+        assert read_marker(source.blobs) == TWO_LEVELS
+        reader = target.as_user("alice")
+        for pin in pins:
+            with reader.open(pin.id) as original:
+                assert hashlib.sha256(original.read()).hexdigest() == pin.media.sha256
+        with reader.open_thumbnail(big.id, width=256) as thumbnail:
+            assert thumbnail.read(4) == b"RIFF"
+
+        again = migrate_store(source, target)
+        assert again.ok, again.summary()
+        assert again.copied.get("blobs", 0) == again.copied.get("derived_blobs", 0) == 0
+        assert again.skipped["blobs"] == len(pins)
+
+    with pinsphere.open(tmp_path / "new", settings=FAST_SETTINGS) as reopened:
+        assert reopened.layout == ONE_LEVEL
 
 
 def test_the_cli_migrates_and_prints_the_report(tmp_path: Path, source_folder: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 import pinsphere
 from pinsphere import errors, hookspecs
 from pinsphere.backends.memory.metadata import MemoryMetadataBackend
+from pinsphere.layout_marker import LAYOUT_MARKER_KEY
 from pinsphere.plugins import PluginHooks, get_hooks, reset_plugins
 from pinsphere.registry import BackendRegistry, scheme_of
 
@@ -174,7 +175,7 @@ def test_plugins_derive_files_served_under_the_pins_permissions() -> None:
         with pytest.raises(errors.InvalidInput):
             me.open_derivative(pin.id, "../originals")
         me.delete(pin.id)
-        assert list(store.blobs.keys()) == []
+        assert list(store.blobs.keys()) == [LAYOUT_MARKER_KEY]
 
 
 def test_derivative_names_are_checked() -> None:

@@ -17,6 +17,7 @@ import pinsphere
 from pinsphere import derivation
 from pinsphere.derivation import DERIVED_PREFIX, DerivedMedia
 from pinsphere.errors import InvalidMedia, NotFound, PermissionDenied
+from pinsphere.layout_marker import LAYOUT_MARKER_KEY
 from pinsphere.media.exif import read_exif
 from pinsphere.testing.media import mp4_bytes
 from pinsphere.upload import StoredOriginal
@@ -174,7 +175,7 @@ def test_a_bad_file_still_fails_the_upload(
 ) -> None:
     with pytest.raises(InvalidMedia):
         me.upload(b"not a picture at all")
-    assert list(store.blobs.keys("")) == []
+    assert list(store.blobs.keys("")) == [LAYOUT_MARKER_KEY]
 
 
 def test_a_failed_derivation_is_recorded_and_retried(

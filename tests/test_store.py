@@ -10,8 +10,8 @@ import pytest
 
 import pinsphere
 from pinsphere import errors
+from pinsphere.layout_marker import LAYOUT_MARKER_KEY
 from pinsphere.testing.media import gif_bytes, jpeg_bytes, mp4_bytes, png_bytes
-from pinsphere.upload import original_key
 
 
 def stored_originals(store: pinsphere.PinStore) -> list[str]:
@@ -71,9 +71,9 @@ class TestUpload:
         first = store.as_user(alice).upload(data)
         second = store.as_user(bob).upload(data)
         assert first.media.sha256 == second.media.sha256
-        assert stored_originals(store) == [original_key(first.media.sha256)]
+        assert stored_originals(store) == [store.layout.key(first.media.sha256)]
         store.as_user(alice).delete(first.id)
-        assert stored_originals(store) == [original_key(first.media.sha256)]
+        assert stored_originals(store) == [store.layout.key(first.media.sha256)]
         store.as_user(bob).delete(second.id)
         assert stored_originals(store) == []
 
@@ -87,7 +87,7 @@ class TestUpload:
         assert (pin.media.width, pin.media.height) == (90, 70)
         with pytest.raises(errors.InvalidMedia):
             store.as_user(alice).upload(big_header[:2] + comment * 6 + b"\xff\xd9")
-        assert stored_originals(store) == [original_key(pin.media.sha256)]
+        assert stored_originals(store) == [store.layout.key(pin.media.sha256)]
 
     def test_video_is_accepted_by_its_bytes(
         self, store: pinsphere.PinStore, alice: pinsphere.User
@@ -103,7 +103,7 @@ class TestBadUploads:
     def assert_nothing_left(self, store: pinsphere.PinStore, user: pinsphere.User) -> None:
         assert store.as_user(user).count() == 0
         assert stored_originals(store) == []
-        assert list(store.blobs.keys()) == []
+        assert list(store.blobs.keys()) == [LAYOUT_MARKER_KEY]
 
     def test_text_file_named_png(
         self, store: pinsphere.PinStore, alice: pinsphere.User, tmp_path: Path
@@ -172,14 +172,14 @@ class TestSweep:
         # An original whose pin is gone, as an interrupted delete would leave it.
         with store.blobs.writer() as writer:
             writer.write(b"orphaned bytes")
-            writer.commit(original_key("ab" * 32))
+            writer.commit(store.layout.key("ab" * 32))
         # A partial write abandoned by a crashed upload.
         abandoned = store.blobs.writer()
         abandoned.write(b"half an upload")
 
         young = store.sweep(older_than=timedelta(hours=1))
         assert (young.staged_removed, young.orphans_removed) == (0, 0)
-        assert store.blobs.exists(original_key("ab" * 32))
+        assert store.blobs.exists(store.layout.key("ab" * 32))
 
         # Thumbnails of a pin whose deletion was interrupted.
         with store.blobs.writer() as writer:
@@ -188,7 +188,7 @@ class TestSweep:
 
         old = store.sweep(older_than=timedelta(0))
         assert (old.staged_removed, old.orphans_removed, old.derived_removed) == (1, 1, 1)
-        assert stored_originals(store) == [original_key(kept.media.sha256)]
+        assert stored_originals(store) == [store.layout.key(kept.media.sha256)]
         assert sorted(store.blobs.keys("derived/")) == [
             f"derived/{kept.id}/{width}.webp" for width in kept.thumbnails
         ]
@@ -262,7 +262,7 @@ class TestVisibility:
                 scope.upload(png_bytes())
             with pytest.raises(errors.PermissionDenied):
                 scope.boards.create("Mine")
-        assert list(store.blobs.keys()) == []
+        assert list(store.blobs.keys()) == [LAYOUT_MARKER_KEY]
 
     def test_admin_may_edit_and_delete_anything(
         self, store: pinsphere.PinStore, pins: dict[str, pinsphere.Pin]
@@ -499,7 +499,7 @@ class TestUsers:
             store.users.get(alice.id)
         assert [pin.id for pin in store.anonymous.search().items] == [kept.id]
         assert store.as_user(bob).boards.list() == []
-        assert stored_originals(store) == [original_key(kept.media.sha256)]
+        assert stored_originals(store) == [store.layout.key(kept.media.sha256)]
 
 
 class TestRefreshTokens:

@@ -24,12 +24,13 @@ from dataclasses import dataclass, field, replace
 from pinsphere.backends.base import BlobBackend
 from pinsphere.errors import InvalidInput
 from pinsphere.hookspecs import DERIVATIVE_NAME
+from pinsphere.layout import OriginalsLayout
 from pinsphere.media.containers import REWRITABLE
 from pinsphere.media.exif import read_exif, strip_identifying
 from pinsphere.media.pipeline import Derived, derive
 from pinsphere.plugins import get_hooks
 from pinsphere.settings import StoreSettings
-from pinsphere.upload import StoredOriginal, original_key
+from pinsphere.upload import StoredOriginal
 
 __all__ = [
     "DERIVED_PREFIX",
@@ -95,6 +96,7 @@ def _strip(
     blobs: BlobBackend,
     stored: StoredOriginal,
     *,
+    layout: OriginalsLayout,
     keep_location: bool,
     is_referenced: Callable[[str], bool],
 ) -> StoredOriginal:
@@ -105,7 +107,7 @@ def _strip(
         sha256 = sink.digest.hexdigest()
         if sha256 == stored.media.sha256:
             return stored  # nothing was left out (e.g. only GPS, which the owner keeps)
-        key = original_key(sha256)
+        key = layout.key(sha256)
         created = writer.commit(key)
     if stored.created and not is_referenced(stored.media.sha256):
         blobs.delete(stored.key)
@@ -160,6 +162,7 @@ def strip_for_upload(
     blobs: BlobBackend,
     stored: StoredOriginal,
     *,
+    layout: OriginalsLayout,
     keep_location: bool,
     is_referenced: Callable[[str], bool],
 ) -> StoredOriginal:
@@ -172,6 +175,7 @@ def strip_for_upload(
     Args:
         blobs: The blob store.
         stored: The original as the upload stored it.
+        layout: The layout of the store's originals, which gives the cleaned copy's key.
         keep_location: The owner's opt-in to keep the GPS position.
         is_referenced: Whether an existing pin uses a digest (so a shared blob is kept).
 
@@ -187,7 +191,9 @@ def strip_for_upload(
         facts = read_exif(original, stored.media.mime_type)
     if not facts.identifying:
         return stored
-    return _strip(blobs, stored, keep_location=keep_location, is_referenced=is_referenced)
+    return _strip(
+        blobs, stored, layout=layout, keep_location=keep_location, is_referenced=is_referenced
+    )
 
 
 def derive_media(
@@ -231,6 +237,7 @@ def derive_for_upload(
     pin_id: str,
     settings: StoreSettings,
     *,
+    layout: OriginalsLayout,
     keep_location: bool,
     is_referenced: Callable[[str], bool],
 ) -> DerivedMedia:
@@ -241,6 +248,7 @@ def derive_for_upload(
         stored: The original as the upload stored it.
         pin_id: The id the pin will have.
         settings: The store's settings (``media``: widths, bounds).
+        layout: The layout of the store's originals, which gives the cleaned copy's key.
         keep_location: The owner's opt-in to keep the GPS position in the served original.
         is_referenced: Whether an existing pin uses a digest (so a shared blob is kept).
 
@@ -258,7 +266,11 @@ def derive_for_upload(
         derived = _derive(blobs, stored, settings)
         if derived.exif.identifying and stored.media.mime_type in REWRITABLE:
             outcome.original = _strip(
-                blobs, stored, keep_location=keep_location, is_referenced=is_referenced
+                blobs,
+                stored,
+                layout=layout,
+                keep_location=keep_location,
+                is_referenced=is_referenced,
             )
         _write_files(blobs, pin_id, outcome.original, derived, outcome.written)
     except BaseException:

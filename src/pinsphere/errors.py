@@ -15,6 +15,7 @@ this tree at their boundary and keep the original as ``__cause__``::
     │   └── TooLarge                   the upload is over the configured size limit
     ├── UnknownBackend (LookupError)   no backend is registered for a URL scheme
     └── BackendUnavailable             a backend cannot be reached or failed unexpectedly
+        └── UnknownLayout              the blob store's layout marker names no known layout
 
 Something the caller may not see is always :class:`NotFound`, never
 :class:`PermissionDenied`, so that errors never reveal that a private pin exists.
@@ -34,6 +35,7 @@ __all__ = [
     "PinsphereError",
     "TooLarge",
     "UnknownBackend",
+    "UnknownLayout",
 ]
 
 
@@ -126,3 +128,16 @@ class UnknownBackend(PinsphereError, LookupError):  # noqa: N818 - the binding p
 
 class BackendUnavailable(PinsphereError):  # noqa: N818 - the binding public name
     """A backend could not be reached, or failed in a way the caller cannot fix."""
+
+
+class UnknownLayout(BackendUnavailable):
+    """The blob store records a layout this version cannot use: its marker is garbled, or
+    was written by a newer Pinsphere (see :mod:`pinsphere.layout_marker`).
+
+    Attributes:
+        key: The marker's blob key.
+    """
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key

@@ -9,9 +9,11 @@ permission-checked, re-validated or written to the audit trail twice):
 * every pin's original: streamed in chunks from one blob store into the other while its
   sha256 and size are recomputed; a blob that does not match its pin is an error in the
   report, never copied, and its pin is left out (the target never has a pin without its
-  blob);
+  blob). Originals are read where the source's layout keeps them and written where the
+  target's does (:mod:`pinsphere.layout`), so migrating a store of the older two-level
+  layout into a fresh one converts it;
 * derived blobs (anything outside ``originals/``, such as thumbnails), streamed, their byte
-  count checked;
+  count checked; not the layout marker, since the target has its own;
 * the audit trail.
 
 What is not, and why (each is counted in the report):
@@ -43,12 +45,13 @@ from typing import Literal, NamedTuple
 
 from pinsphere.backends.base import BlobBackend, MetadataBackend
 from pinsphere.errors import Conflict, InvalidInput, NotFound, PinsphereError
+from pinsphere.layout import ORIGINALS_PREFIX
+from pinsphere.layout_marker import LAYOUT_MARKER_KEY
 from pinsphere.models import AuditEvent, Board, Pin, TargetKind
 from pinsphere.policy import AccessRule
 from pinsphere.query import Query
 from pinsphere.store import PinStore
 from pinsphere.tags import board_key
-from pinsphere.upload import ORIGINALS_PREFIX, original_key
 
 __all__ = [
     "BlobMismatchError",
@@ -182,16 +185,19 @@ def copy_blob(
     size: int,
     sha256: str | None,
     chunk_size: int = 1024 * 1024,
+    target_key: str | None = None,
 ) -> CopiedBlob:
     """Stream one blob from ``source`` to ``target``, checking it before it is committed.
 
     Args:
         source: Where the blob is.
-        target: Where it goes, under the same key.
-        key: The blob's key.
+        target: Where it goes.
+        key: The blob's key in ``source``.
         size: The length it must have.
         sha256: The digest it must have, or ``None`` to check the length only.
         chunk_size: Bytes per read.
+        target_key: Its key in ``target``, when not ``key`` (an original, in a target of
+            another layout).
 
     Returns:
         The bytes read, and whether they were committed (not when ``target`` had the key).
@@ -216,7 +222,7 @@ def copy_blob(
             )
         if sha256 is not None and digest.hexdigest() != sha256:
             raise BlobMismatchError(f"sha256 {digest.hexdigest()}, {sha256} recorded")
-        created = writer.commit(key)
+        created = writer.commit(key if target_key is None else target_key)
     return CopiedBlob(copied, created)
 
 
@@ -366,7 +372,7 @@ class _Migration:
         Returns:
             What was copied, or why it failed.
         """
-        key = original_key(pin.media.sha256)
+        key = self.target.layout.key(pin.media.sha256)
         with self.recent_lock:
             seen_lately = pin.media.sha256 in self.recent
         if pin_in_target or seen_lately:
@@ -380,10 +386,11 @@ class _Migration:
             copied = copy_blob(
                 self.source.blobs,
                 self.target.blobs,
-                key,
+                self.source.layout.key(pin.media.sha256),
                 size=pin.media.size,
                 sha256=pin.media.sha256,
                 chunk_size=self.chunk_size,
+                target_key=key,
             )
         except BlobMismatchError as exc:
             return f"pin {pin.id}: the source blob is corrupt ({exc})"
@@ -398,7 +405,7 @@ class _Migration:
     def _count(self, pin: Pin, outcome: CopiedBlob | str) -> bool:
         """Record a blob's outcome; whether the pin may go in."""
         if isinstance(outcome, str):
-            self.problem("blob", original_key(pin.media.sha256), outcome)
+            self.problem("blob", self.source.layout.key(pin.media.sha256), outcome)
             return False
         if outcome.created:
             self.report.count_copied("blobs")
@@ -483,7 +490,8 @@ class _Migration:
 
     def _derived_keys(self) -> Iterator[str]:
         for key in self.source.blobs.keys(prefix=""):
-            if not key.startswith(ORIGINALS_PREFIX):
+            # The target keeps its own marker: the source's may record another layout.
+            if not key.startswith(ORIGINALS_PREFIX) and key != LAYOUT_MARKER_KEY:
                 yield key
 
     def _derived_blob(self, key: str) -> CopiedBlob | str:
@@ -573,7 +581,8 @@ def migrate_store(
         chunk_size: Bytes per read when streaming blobs.
         jobs: Blobs copied at once (each holds at most one chunk, plus what the target's
             writer buffers: up to one block for S3). Metadata is written from one thread.
-        derived_blobs: Also copy blobs outside ``originals/`` (thumbnails and the like).
+        derived_blobs: Also copy blobs outside ``originals/`` (thumbnails and the like),
+            except the layout marker.
 
     Returns:
         What was copied, skipped, failed or left out.

@@ -89,6 +89,8 @@ def open_store(
 
     Raises:
         UnknownBackend: A URL's scheme has no backend (the message names what to install).
+        UnknownLayout: The blob store's layout marker names a layout this version does not
+            know (a :class:`BackendUnavailable`).
         BackendUnavailable: A backend cannot be reached.
     """
     registry = get_hooks().registry
@@ -100,13 +102,15 @@ def open_store(
         user_backend = registry.user_backend(users)
         opened.append(user_backend)
         blob_backend = registry.blob_backend(blobs)
+        opened.append(blob_backend)
+        # Made inside the try: the store settles the blob layout, which can fail too.
+        return PinStore(
+            metadata=metadata_backend,
+            users=user_backend,
+            blobs=blob_backend,
+            settings=settings or StoreSettings.from_env(),
+        )
     except BaseException:
         for backend in opened:
             backend.close()
         raise
-    return PinStore(
-        metadata=metadata_backend,
-        users=user_backend,
-        blobs=blob_backend,
-        settings=settings or StoreSettings.from_env(),
-    )

@@ -55,6 +55,8 @@ from pinsphere.errors import (
     PinsphereError,
 )
 from pinsphere.ids import decode_id, encode_id, id_time, new_id
+from pinsphere.layout import ORIGINALS_PREFIX, OriginalsLayout
+from pinsphere.layout_marker import settle_layout
 from pinsphere.media.pipeline import nearest_width
 from pinsphere.models import (
     VISIBILITIES,
@@ -80,13 +82,7 @@ from pinsphere.settings import StoreSettings
 from pinsphere.sharing import Sharing
 from pinsphere.tags import normalize_board_name, normalize_tag, normalize_tags
 from pinsphere.trusted import TrustedMaker
-from pinsphere.upload import (
-    ORIGINALS_PREFIX,
-    Source,
-    StoredOriginal,
-    original_key,
-    store_original,
-)
+from pinsphere.upload import Source, StoredOriginal, store_original
 
 if TYPE_CHECKING:
     from pinsphere.links import LinkScope
@@ -186,6 +182,8 @@ class PinStore:
         metadata: The metadata backend.
         user_backend: The user backend.
         blobs: The blob backend.
+        layout: Where the blob backend keeps originals: read from its layout marker when
+            the store is made, or detected and recorded (see :mod:`pinsphere.layout_marker`).
         settings: Upload limits, page sizes, password hashing.
         users: Account management (not permission-checked; for the embedding application).
         refresh_tokens: Sign-in sessions: rotating refresh tokens with reuse detection.
@@ -201,9 +199,17 @@ class PinStore:
         blobs: BlobBackend,
         settings: StoreSettings | None = None,
     ) -> None:
+        """Compose the backends (prefer :func:`pinsphere.open`).
+
+        Raises:
+            UnknownLayout: The blob store's layout marker is garbled or names a layout
+                this version does not know.
+            BackendUnavailable: The blob store cannot be read.
+        """
         self.metadata = metadata
         self.user_backend = users
         self.blobs = blobs
+        self.layout: OriginalsLayout = settle_layout(blobs)
         self.settings = settings or StoreSettings()
         self.passwords = Passwords(self.settings.password_hashing)
         self.audit = AuditLog(metadata)
@@ -417,7 +423,8 @@ class PinStore:
             Whether the pin is now ready. A failure is logged and recorded as ``failed``
             (never raised: this runs on worker threads and in batch retries).
         """
-        stored = StoredOriginal(media=pin.media, key=original_key(pin.media.sha256), created=False)
+        key = self.layout.key(pin.media.sha256)
+        stored = StoredOriginal(media=pin.media, key=key, created=False)
         try:
             derived = derive_media(self.blobs, stored, pin.id, self.settings)
         except Exception:
@@ -683,7 +690,11 @@ class PinScope:
         with :mod:`pinsphere.direct_uploads`); permission and fields are checked already."""
         store = self._store
         stored = store_original(
-            source, store.blobs, store.settings, is_referenced=store.blob_is_referenced
+            source,
+            store.blobs,
+            store.settings,
+            layout=store.layout,
+            is_referenced=store.blob_is_referenced,
         )
         derived = DerivedMedia(original=stored)
         background = store.settings.derive_media and store.settings.processing == "background"
@@ -693,6 +704,7 @@ class PinScope:
                 stored = strip_for_upload(
                     store.blobs,
                     stored,
+                    layout=store.layout,
                     keep_location=keep_location,
                     is_referenced=store.blob_is_referenced,
                 )
@@ -702,6 +714,7 @@ class PinScope:
                     stored,
                     encode_id(pin_id),
                     store.settings,
+                    layout=store.layout,
                     keep_location=keep_location,
                     is_referenced=store.blob_is_referenced,
                 )
@@ -794,7 +807,8 @@ class PinScope:
             NotFound: It does not exist or is not visible to the caller.
         """
         pin = self.get(pin_id)
-        return pin, self._store.blobs.open(original_key(pin.media.sha256))
+        store = self._store
+        return pin, store.blobs.open(store.layout.key(pin.media.sha256))
 
     def open_thumbnail(self, pin_id: str, width: int = 640) -> IO[bytes]:
         """Open the pin's WebP thumbnail nearest to ``width`` (the same checks as ``open``).
@@ -896,7 +910,7 @@ class PinScope:
         for key in list(store.blobs.keys(f"{DERIVED_PREFIX}{deleted.id}/")):
             store.blobs.delete(key)
         if not store.blob_is_referenced(deleted.media.sha256):
-            store.blobs.delete(original_key(deleted.media.sha256))
+            store.blobs.delete(store.layout.key(deleted.media.sha256))
 
     # -- search -----------------------------------------------------------------------------
 

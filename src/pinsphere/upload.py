@@ -10,8 +10,8 @@ The steps, in order:
 3. check the file's end marker and read its dimensions from the bytes kept while streaming
    (the header at the start, the marker at the end) without decoding pixels, so that a bad
    file is discarded before it is ever visible;
-4. commit under the content address ``originals/ab/cd/<sha256>`` (identical uploads share
-   one blob).
+4. commit under the content address the store's layout gives (``originals/ab/<sha256>``,
+   see :mod:`pinsphere.layout`), so that identical uploads share one blob.
 """
 
 from __future__ import annotations
@@ -26,24 +26,16 @@ from typing import IO
 
 from pinsphere.backends.base import BlobBackend
 from pinsphere.errors import InvalidInput, InvalidMedia, TooLarge
+from pinsphere.layout import ORIGINALS_PREFIX, OriginalsLayout
 from pinsphere.media.probe import TAIL_SIZE, check_ends, read_dimensions
 from pinsphere.media.sniff import HEAD_SIZE, sniff
 from pinsphere.models import Media
 from pinsphere.settings import StoreSettings
 
-__all__ = ["ORIGINALS_PREFIX", "Source", "StoredOriginal", "original_key", "store_original"]
+__all__ = ["ORIGINALS_PREFIX", "Source", "StoredOriginal", "store_original"]
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 """What ``upload`` accepts: a path, the bytes themselves, or a binary file object."""
-
-
-ORIGINALS_PREFIX = "originals/"
-"""Where originals live in the blob store."""
-
-
-def original_key(sha256: str) -> str:
-    """The blob key of an original with this digest."""
-    return f"{ORIGINALS_PREFIX}{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
 @dataclass(frozen=True)
@@ -140,6 +132,7 @@ def store_original(
     blobs: BlobBackend,
     settings: StoreSettings,
     *,
+    layout: OriginalsLayout,
     is_referenced: Callable[[str], bool],
 ) -> StoredOriginal:
     """Stream ``source`` into ``blobs`` as a content-addressed original.
@@ -148,6 +141,7 @@ def store_original(
         source: Path, bytes or binary file object.
         blobs: Where to store it.
         settings: Limits and the type allowlist.
+        layout: The layout of the store's originals, which gives the key.
         is_referenced: Tells whether a digest is used by an existing pin, so that a failed
             check never removes a blob another pin needs.
 
@@ -182,7 +176,7 @@ def store_original(
             # Checked before committing, so that a bad file is never visible in the store.
             dimensions = _check_and_measure(measured, mime_type, settings.max_image_pixels)
             sha256 = measured.digest.hexdigest()
-            key = original_key(sha256)
+            key = layout.key(sha256)
             created = writer.commit(key)
 
     if dimensions is None:

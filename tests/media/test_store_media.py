@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -13,9 +14,11 @@ from PIL import Image
 
 import pinsphere
 from pinsphere import errors
+from pinsphere.layout import TWO_LEVELS
+from pinsphere.layout_marker import LAYOUT_MARKER_KEY
 from pinsphere.media.exif import read_exif
 from pinsphere.testing.media import mp4_bytes
-from store_support import FAST_SETTINGS
+from store_support import FAST_SETTINGS, drop_layout_marker, open_legacy_store
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -56,6 +59,26 @@ def test_a_photo_gets_thumbnails_a_placeholder_and_loses_its_location(
     assert pin.media.size == len(cleaned)
     # The stored original is the cleaned copy: the uploaded bytes are nowhere.
     assert len(list(store.blobs.keys("originals/"))) == 1
+
+
+def test_a_two_level_store_keeps_the_cleaned_copy_two_levels_deep(tmp_path: Path) -> None:
+    with open_legacy_store(tmp_path) as old:
+        old.as_user(old.users.create("alice", password="alice-password")).upload(
+            camera_jpeg((300, 200), quality=80)
+        )
+    drop_layout_marker(tmp_path)
+    with pinsphere.open(tmp_path, settings=FAST_SETTINGS) as store:
+        assert store.layout == TWO_LEVELS
+        me = store.as_user("alice")
+        photo = camera_jpeg((400, 300))
+        pin = me.upload(photo)
+        assert pin.media.sha256 != hashlib.sha256(photo).hexdigest()  # a cleaned copy
+        with me.open(pin.id) as served:
+            assert read_exif(io.BytesIO(served.read()), "image/jpeg").gps is None
+        keys = list(store.blobs.keys("originals/"))
+        assert TWO_LEVELS.key(pin.media.sha256) in keys
+        assert all(TWO_LEVELS.matches(key) for key in keys)
+        assert len(keys) == 2  # the uploaded bytes are nowhere
 
 
 def test_the_owner_may_keep_the_location(me: pinsphere.PinScope) -> None:
@@ -121,7 +144,7 @@ def test_a_video_without_pictures_is_refused_and_leaves_nothing(
 ) -> None:
     with pytest.raises(errors.InvalidMedia):
         me.upload(audio_only("mp4"))
-    assert list(store.blobs.keys()) == []
+    assert list(store.blobs.keys()) == [LAYOUT_MARKER_KEY]
     assert me.count() == 0
 
 
@@ -131,7 +154,7 @@ def test_deleting_a_pin_deletes_its_thumbnails(
     pin = me.upload(camera_jpeg((700, 500)))
     assert list(store.blobs.keys("derived/"))
     me.delete(pin.id)
-    assert list(store.blobs.keys()) == []
+    assert list(store.blobs.keys()) == [LAYOUT_MARKER_KEY]
 
 
 def test_thumbnails_follow_the_pins_visibility(
