@@ -158,6 +158,20 @@ def test_postgresql_plans_searches_for_their_values_unless_the_plan_is_stable(
         database.dispose()
 
 
+def test_postgresql_connections_never_compile_with_jit(postgres_schema_url: str) -> None:
+    # A generic plan's unknown LIMIT inflates its estimated cost past jit_above_cost, and
+    # compiling took 200 ms for a statement that runs in 0.4 ms.
+    database, _ = open_database(postgres_schema_url)
+    try:
+        for stable in (False, True):
+            with database.reader(stable_plan=stable) as reader:
+                assert reader.rows("SHOW jit", ()) == [("off",)]
+        with database.write() as conn:
+            assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+    finally:
+        database.dispose()
+
+
 @pytest.mark.parametrize(
     ("text", "stable"),
     [

@@ -43,6 +43,7 @@ from pinsphere.backends.sql.terms import (
     board_name_key,
     clean,
     day_start,
+    driven_by,
     fts_expression,
     positive_text,
     tsquery_literal,
@@ -212,7 +213,13 @@ def search_statement(
             source.key < position if query.order == "newest" else source.key > position
         )
     page_size = binder(limit, sa.Integer())
-    order = source.key.desc() if query.order == "newest" else source.key.asc()
+    sort_key: sa.ColumnElement[int] = source.key
+    if dialect == "postgresql" and driver == "text":
+        # Sort the full-text index's matches instead of walking the pins index in id order
+        # until enough of them turn up: an expression no index provides leaves the planner,
+        # generic plans included, that one way (see pinsphere.backends.sql.words).
+        sort_key = source.key + sa.literal_column("0")
+    order = sort_key.desc() if query.order == "newest" else sort_key.asc()
     if dialect == "postgresql" and isinstance(driver, int) and not source.needs_pins:
         # Find the page's ids in the tag index alone, then fetch those rows: otherwise the
         # planner may merge-join against the whole pins index, newest first, to reach a tag
@@ -222,7 +229,7 @@ def search_statement(
         pin_order = pins.c.id.desc() if query.order == "newest" else pins.c.id.asc()
         names = _board_names(access, dialect, binder)
         return sa.select(*PIN_COLUMNS, names).where(pins.c.id.in_(page)).order_by(pin_order)
-    if driver is not None:
+    if from_ is not pins:
         from_ = from_.join(pins, pins.c.id == source.key)
     names = _board_names(access, dialect, binder)
     return (
@@ -253,7 +260,7 @@ def count_statement(
 ) -> sa.Select[int]:
     """How many visible pins match (joining ``pins`` only when a check needs its columns)."""
     source, from_, conditions = _compile(query, access, dialect, driver, binder)
-    if driver is not None and source.needs_pins:
+    if from_ is not pins and source.needs_pins:
         from_ = from_.join(pins, pins.c.id == source.key)
     return sa.select(sa.func.count()).select_from(from_).where(*conditions)
 
@@ -269,7 +276,7 @@ def _compile(
         source = _Source(pin_tags.c.pin_id, pin_tags.c.owner_id, pin_tags.c.visibility)
         from_: sa.FromClause = pin_tags
         conditions.append(pin_tags.c.tag == bind(term.tag))
-    elif driver == "text":
+    elif driver == "text" and dialect == "sqlite":
         source = _Source(pins_fts.c.rowid, pins.c.owner_id, pins.c.visibility, needs_pins=True)
         from_ = pins_fts
         expression = fts_expression(positive_text(query))
@@ -283,11 +290,14 @@ def _compile(
     if not access.everything:
         conditions.append(visible(access, source.owner_id, source.visibility, bind, key=source.key))
     for index, term in enumerate(query.terms):
-        if index == driver or (
-            driver == "text" and isinstance(term, TextTerm) and not term.negated
-        ):
+        if driven_by(index, term, driver, dialect):
             continue
-        conditions.append(_term(term, access, dialect, source, bind))
+        condition = _term(term, access, dialect, source, bind)
+        if driver == "order" and isinstance(term, TextTerm) and not term.negated:
+            # No index serves "(…) IS TRUE", so every plan of this text, a generic one too,
+            # walks the pins index in order instead of reading all matches from GIN.
+            condition = condition.is_(sa.true())
+        conditions.append(condition)
     return source, from_, conditions
 
 

@@ -77,7 +77,9 @@ def stable_plan(query: Query) -> bool:
     Such a search walks ``pin_tags(tag, pin_id)`` in id order for any tag, frequent or rare,
     and probes the other tags by primary key, so a generic plan serves every tag (see
     :meth:`pinsphere.backends.sql.engine.Database.reader`). Words, dates, sizes, owners and
-    the rest filter by how selective their values are, and are planned for those values.
+    the rest filter by how selective their values are, and are planned for those values
+    (on PostgreSQL a search of one word alone is the exception: :mod:`.words` chooses its
+    way before the SQL is written).
     """
     return (
         bool(query.terms)

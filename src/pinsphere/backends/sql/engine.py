@@ -173,7 +173,8 @@ class Database:
         Args:
             stable_plan: The statements to run have one best plan whatever their values
                 (a tag-driven search walks ``pin_tags(tag, pin_id)`` in id order for any
-                tag; a pin is read by its key). On PostgreSQL they then run on connections
+                tag; a pin is read by its key; a one-word search's SQL admits only the way
+                chosen for its word, see :mod:`.words`). On PostgreSQL they then run on connections
                 that keep generic plans: psycopg prepares a statement after a few runs, and
                 PostgreSQL stops planning it again. Planning a search with its share and
                 board subqueries took longer than running it (0.5 to 0.8 ms against 0.2 to
@@ -491,6 +492,10 @@ def _prepare_postgres(engine: Engine, schema: str | None) -> None:
         # After five executions psycopg prepares a statement, and PostgreSQL may then pick a
         # generic plan that ignores the searched tag: seconds instead of milliseconds.
         "SET plan_cache_mode = force_custom_plan",
+        # Every statement here reads or writes a few rows; compiling one with JIT takes 100
+        # to 200 ms, and a generic plan's unknown LIMIT inflates its estimated cost past
+        # jit_above_cost even when it reads a page of rows.
+        "SET jit = off",
         "SET TIME ZONE 'UTC'",
     ]
     if schema is not None:

@@ -52,8 +52,11 @@ __all__ = [
 
 Dialect = Literal["sqlite", "postgresql"]
 # The index a search walks: the position of a positive tag term in ``query.terms``,
-# "text" (SQLite's FTS5 index), or None (the pins table).
-Driver = int | Literal["text"] | None
+# "text" (the full-text index: on SQLite FTS5 is walked in rowid order; on PostgreSQL the
+# GIN index finds every match, which are then sorted), "order" (PostgreSQL: the pins index,
+# in the search's order, never the full-text index; see pinsphere.backends.sql.words), or
+# None (the pins table, by whatever plan the database prefers).
+Driver = int | Literal["text", "order"] | None
 
 # PostgreSQL refuses lexemes longer than this; the index leaves such words out.
 _MAX_LEXEME_BYTES = 2046
@@ -114,10 +117,14 @@ def tsquery_literal(term: TextTerm) -> str:
     return joiner.join("'" + w.replace("\\", "\\\\").replace("'", "''") + "'" for w in term.words)
 
 
-def driven_by(index: int, term: Term, driver: Driver) -> bool:
-    """Whether the driver's own walk already checks this term (so it is not checked again)."""
+def driven_by(index: int, term: Term, driver: Driver, dialect: Dialect) -> bool:
+    """Whether the driver's own walk already checks this term (so it is not checked again).
+
+    SQLite's full-text driver matches every positive text term in its own table; PostgreSQL
+    keeps them as conditions on ``pins`` (its driver changes only how the matches are read).
+    """
     if driver == "text":
-        return isinstance(term, TextTerm) and not term.negated
+        return dialect == "sqlite" and isinstance(term, TextTerm) and not term.negated
     return index == driver
 
 
@@ -231,15 +238,13 @@ def search_values(
     found: list[Any] = []
     if isinstance(driver, int):
         found.append(query.terms[driver].tag)  # type: ignore[union-attr]
-    elif driver == "text":
+    elif driver == "text" and dialect == "sqlite":
         expression = fts_expression(positive_text(query))
         if expression is not None:
             found.append(expression)
     found.extend(access_values(access))
     for index, term in enumerate(query.terms):
-        if index == driver or (
-            driver == "text" and isinstance(term, TextTerm) and not term.negated
-        ):
+        if driven_by(index, term, driver, dialect):
             continue
         found.extend(_term_values(term, access, dialect))
     if after is not None:
