@@ -640,19 +640,25 @@ def test_the_default_plugin_names_this_backend() -> None:
         blobs.close()
 
 
-def test_new_folders_are_flushed_in_the_folders_above_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A crash must not lose a blob whose folders were made for it: the folder holding the
-    # blob is flushed, and so is each folder that received a new folder.
-    flushed: list[str] = []
+@pytest.fixture
+def flushed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The folders flushed from now on, relative to ``tmp_path``, in order."""
+    seen: list[str] = []
     real = writers.fsync_folder
 
     def recording(path: str) -> None:
-        flushed.append(os.path.relpath(path, tmp_path))
+        seen.append(os.path.relpath(path, tmp_path))
         real(path)
 
     monkeypatch.setattr(writers, "fsync_folder", recording)
+    return seen
+
+
+def test_new_folders_are_flushed_in_the_folders_above_them(
+    tmp_path: Path, flushed: list[str]
+) -> None:
+    # A crash must not lose a blob whose folders were made for it: the folder holding the
+    # blob is flushed, and so is each folder that received a new folder.
     backend = FsspecBlobBackend.from_url(f"file://{tmp_path}")
     put(backend, "originals/ab/cd/blob", b"durable")
     assert set(flushed) == {"originals/ab/cd", "originals/ab", "originals", "."}
@@ -665,16 +671,8 @@ def test_new_folders_are_flushed_in_the_folders_above_them(
 
 
 def test_prepare_makes_local_folders_and_flushes_the_folders_above_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, flushed: list[str]
 ) -> None:
-    flushed: list[str] = []
-    real = writers.fsync_folder
-
-    def recording(path: str) -> None:
-        flushed.append(os.path.relpath(path, tmp_path))
-        real(path)
-
-    monkeypatch.setattr(writers, "fsync_folder", recording)
     backend = FsspecBlobBackend.from_url(f"file://{tmp_path}")
     pairs = [f"{index:02x}" for index in range(256)]
     backend.prepare(f"originals/{pair}/" for pair in pairs)
