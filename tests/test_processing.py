@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
 import pinsphere
 from pinsphere import derivation
+from pinsphere.cli import cli
 from pinsphere.derivation import DERIVED_PREFIX, DerivedMedia
 from pinsphere.errors import InvalidMedia, NotFound, PermissionDenied
 from pinsphere.layout_marker import LAYOUT_MARKER_KEY
@@ -303,3 +305,27 @@ def test_processing_settings_from_the_environment() -> None:
         {"PINSPHERE_PROCESSING": "background", "PINSPHERE_PROCESSING_WORKERS": "4"}
     )
     assert (settings.processing, settings.processing_workers) == ("background", 4)
+
+
+def test_the_process_command_derives_pins_a_stopped_process_left_pending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("PINSPHERE_METADATA_URL", "PINSPHERE_USERS_URL", "PINSPHERE_BLOBS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with _open("sqlite", tmp_path, BACKGROUND) as first:
+        monkeypatch.setattr(first, "_submit", lambda pin_id: None)
+        owner = first.as_user(first.users.create("alice", password="alice-password"))
+        pin = owner.upload(_photo())
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    young = runner.invoke(cli, ["--data", data, "process"])
+    assert (young.exit_code, young.output) == (0, "0 pins ready\n")
+    done = runner.invoke(cli, ["--data", data, "process", "--stale-after", "0"])
+    assert (done.exit_code, done.output) == (0, "1 pin ready\n")
+    with _open("sqlite", tmp_path, FAST_SETTINGS) as second:
+        processed = second.as_user("alice").get(pin.id)
+        assert (processed.processing, processed.thumbnails) == ("ready", (256, 640))
+    again = runner.invoke(cli, ["--data", data, "process", "--stale-after", "0"])
+    assert again.output == "0 pins ready\n"
+    refused = runner.invoke(cli, ["--data", data, "process", "--limit", "0"])
+    assert refused.exit_code == 2

@@ -212,6 +212,31 @@ def sweep(ctx: click.Context, older_than: int) -> None:
 
 
 @cli.command()
+@click.option(
+    "--limit", default=100, show_default=True, type=click.IntRange(min=1), help="Pins at most."
+)
+@click.option(
+    "--stale-after",
+    type=click.IntRange(min=0),
+    default=600,
+    show_default=True,
+    help="Seconds after which a pending pin counts as abandoned by the process that uploaded "
+    "it (younger ones may still be in its queue).",
+)
+@click.pass_context
+def process(ctx: click.Context, limit: int, stale_after: int) -> None:
+    """Derive the thumbnails and media facts of pins left pending or failed.
+
+    For a cron job or a systemd timer beside services that process uploads in the
+    background: a pin stays pending when its process stopped before getting to it, and
+    failed ones are tried again (a transient error, a plugin fixed since).
+    """
+    with _store(ctx) as store:
+        ready = store.process_pending(limit=limit, stale_after=timedelta(seconds=stale_after))
+    click.echo(f"{ready} {'pin' if ready == 1 else 'pins'} ready")
+
+
+@cli.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Check that every backend answers (and create or upgrade schemas)."""
