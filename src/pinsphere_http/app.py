@@ -36,7 +36,7 @@ from pinsphere_http.routers import (
 )
 from pinsphere_http.settings import HTTPSettings
 from pinsphere_http.signing_key import resolve_secret_key
-from pinsphere_http.throttle import MemoryThrottle, Throttle
+from pinsphere_http.throttle import DEFAULT_MAX_EVENTS, MemoryThrottle, Throttle
 from pinsphere_http.tokens import TokenSigner
 from pinsphere_http.ui import router as ui_router
 
@@ -77,11 +77,13 @@ def create_app(
         The app, ready for any ASGI server.
     """
     settings = settings or HTTPSettings()
+    if throttle is None:
+        throttle = _throttle(settings)
     context = ServiceContext(
         store=store,
         settings=settings,
         signer=TokenSigner(resolve_secret_key(settings), settings.token_issuer),
-        throttle=throttle or MemoryThrottle(settings.login_window.total_seconds()),
+        throttle=throttle,
         client_address=ClientAddressResolver(settings.trusted_proxies),
         max_upload_bytes=settings.max_upload_bytes or store.settings.max_upload_bytes,
         google=_google(settings),
@@ -149,6 +151,18 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     _attach_log_filter()
     return app
+
+
+def _throttle(settings: HTTPSettings) -> MemoryThrottle:
+    # Every limit must fit under the per-key cap on stored events, or it could never be met.
+    largest = max(
+        settings.login_failures_per_user,
+        settings.login_failures_per_address,
+        settings.signups_per_address,
+    )
+    return MemoryThrottle(
+        settings.login_window.total_seconds(), max_events=max(DEFAULT_MAX_EVENTS, largest)
+    )
 
 
 def _google(settings: HTTPSettings) -> OpenIDProvider | None:

@@ -12,23 +12,65 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
-__all__ = ["MemoryThrottle", "Throttle"]
+__all__ = [
+    "DEFAULT_MAX_EVENTS",
+    "MemoryThrottle",
+    "Throttle",
+    "check_limit",
+]
+
+DEFAULT_MAX_EVENTS = 1_000
+"""Events kept per key at most: well above any sensible limit, so that a key under attack
+costs bounded memory while every limit up to it stays exact."""
 
 
 class Throttle(Protocol):
-    """Counts events per key in a sliding window."""
+    """Counts events per key in a sliding window.
+
+    Events older than the window no longer count. ``limit`` arguments must lie between 1 and
+    the implementation's per-key cap on stored events.
+    """
 
     def retry_after(self, key: str, limit: int) -> float | None:
         """Seconds until another event is allowed for ``key``, or ``None`` if it is now."""
 
     def hit(self, key: str) -> None:
-        """Record an event for ``key``."""
+        """Record an event for ``key``, whatever its count."""
+
+    def acquire(self, limits: Mapping[str, int], event: str) -> float | None:
+        """Record ``event`` under every key unless one of them has reached its limit.
+
+        Checking and recording are one atomic step: callers racing each other (threads of
+        one worker, or several workers sharing the throttle) can never all pass a check
+        before any of them has recorded, so together they never exceed a limit.
+
+        Args:
+            limits: Each key with its limit.
+            event: An id for the event, unique among the keys' events, for :meth:`release`.
+
+        Returns:
+            ``None`` when the event was recorded; otherwise the seconds until every key allows
+            another event, and nothing was recorded.
+        """
+
+    def release(self, keys: Iterable[str], event: str) -> None:
+        """Take back ``event`` from ``keys`` (an acquired attempt that did not count after all)."""
 
     def reset(self, key: str) -> None:
         """Forget the events of ``key`` (after a successful sign-in)."""
+
+
+def check_limit(limit: int, max_events: int) -> None:
+    """Refuse a limit the per-key cap on events would make unreachable.
+
+    Raises:
+        ValueError: ``limit`` is below 1 or above ``max_events``.
+    """
+    if not 1 <= limit <= max_events:
+        raise ValueError(f"a throttle limit must lie between 1 and {max_events}, not {limit}")
 
 
 class MemoryThrottle:
@@ -38,6 +80,8 @@ class MemoryThrottle:
         window: The window length in seconds.
         max_keys: Keys kept at most; beyond it the stalest are dropped, so that attempts
             with endless made-up usernames cannot grow memory without bound.
+        max_events: Events kept per key at most (the oldest are dropped); limits above it
+            are refused.
         clock: Monotonic seconds (replaceable in tests).
     """
 
@@ -46,47 +90,82 @@ class MemoryThrottle:
         window: float,
         *,
         max_keys: int = 100_000,
+        max_events: int = DEFAULT_MAX_EVENTS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._window = window
         self._max_keys = max_keys
+        self._max_events = max_events
         self._clock = clock
-        self._events: dict[str, deque[float]] = {}
+        # Per key, (time, event id) oldest first; plain hits have the empty id.
+        self._events: dict[str, deque[tuple[float, str]]] = {}
         # Sync endpoints run in a thread pool, so keys are changed from several threads.
         self._lock = threading.Lock()
 
-    def _live(self, key: str, now: float) -> deque[float] | None:
+    def _live(self, key: str, now: float) -> deque[tuple[float, str]] | None:
         events = self._events.get(key)
         if events is None:
             return None
         horizon = now - self._window
-        while events and events[0] <= horizon:
+        while events and events[0][0] <= horizon:
             events.popleft()
         if not events:
             del self._events[key]
             return None
         return events
 
+    def _wait(self, key: str, limit: int, now: float) -> float | None:
+        check_limit(limit, self._max_events)
+        events = self._live(key, now)
+        if events is None or len(events) < limit:
+            return None
+        # The window must slide past the oldest event that still counts against the limit.
+        return max(events[-limit][0] + self._window - now, 0.0)
+
+    def _record(self, key: str, now: float, event: str) -> None:
+        events = self._live(key, now)
+        if events is None:
+            if len(self._events) >= self._max_keys:
+                self._evict(now)
+            events = self._events[key] = deque(maxlen=self._max_events)
+        events.append((now, event))
+
     def retry_after(self, key: str, limit: int) -> float | None:
         """Seconds until another event is allowed for ``key``, or ``None`` if it is now."""
         with self._lock:
-            now = self._clock()
-            events = self._live(key, now)
-            if events is None or len(events) < limit:
-                return None
-            # The window must slide past the oldest event that still counts against the limit.
-            return max(events[-limit] + self._window - now, 0.0)
+            return self._wait(key, limit, self._clock())
 
     def hit(self, key: str) -> None:
-        """Record an event for ``key``."""
+        """Record an event for ``key``, whatever its count."""
+        with self._lock:
+            self._record(key, self._clock(), "")
+
+    def acquire(self, limits: Mapping[str, int], event: str) -> float | None:
+        """Record ``event`` under every key unless one has reached its limit (see
+        :meth:`Throttle.acquire`)."""
         with self._lock:
             now = self._clock()
-            events = self._live(key, now)
-            if events is None:
-                if len(self._events) >= self._max_keys:
-                    self._evict(now)
-                events = self._events[key] = deque()
-            events.append(now)
+            waits = [self._wait(key, limit, now) for key, limit in limits.items()]
+            longest = max((wait for wait in waits if wait is not None), default=None)
+            if longest is not None:
+                return longest
+            for key in limits:
+                self._record(key, now, event)
+            return None
+
+    def release(self, keys: Iterable[str], event: str) -> None:
+        """Take back ``event`` from ``keys``."""
+        with self._lock:
+            for key in keys:
+                events = self._events.get(key)
+                if events is None:
+                    continue
+                for recorded in events:
+                    if recorded[1] == event:
+                        events.remove(recorded)
+                        break
+                if not events:
+                    del self._events[key]
 
     def reset(self, key: str) -> None:
         """Forget the events of ``key``."""
@@ -97,6 +176,6 @@ class MemoryThrottle:
         for key in list(self._events):
             self._live(key, now)
         if len(self._events) >= self._max_keys:
-            stalest = sorted(self._events, key=lambda k: self._events[k][-1])
+            stalest = sorted(self._events, key=lambda k: self._events[k][-1][0])
             for key in stalest[: len(stalest) // 10 + 1]:
                 del self._events[key]

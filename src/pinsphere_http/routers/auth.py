@@ -43,14 +43,9 @@ def sign_in(
     """
     if len(form.username) > 254 or len(form.password) > 1024:
         raise AuthenticationError("invalid username or password")
-    attempt = LoginAttempt(context, form.username, context.client_address(request))
-    attempt.check()
-    try:
+    address = context.client_address(request)
+    with LoginAttempt(context, form.username, address, reset_on_success=True):
         user = context.store.users.authenticate(form.username, form.password)
-    except AuthenticationError:
-        attempt.failed()
-        raise
-    attempt.succeeded()
     return json_model(start_session(context, user), headers=_NO_STORE)
 
 

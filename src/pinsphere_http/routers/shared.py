@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from typing import Annotated, Final
 from urllib.parse import quote
@@ -179,22 +180,21 @@ def _open(
     proven = password is None and _signed_for_link(
         context, request.cookies.get(PROOF_COOKIE), "link-password", token
     )
-    # Wrong passwords count against the sign-in throttle, per link and per client address.
-    attempt = LoginAttempt(
-        context, f"link:{_link_key(token)[:32]}", context.client_address(request)
-    )
+    # Wrong passwords count against the sign-in throttle, per link and per client address;
+    # opening without a password is not a guess.
+    attempt: AbstractContextManager[object] = nullcontext()
     if password is not None:
-        attempt.check()
+        address = context.client_address(request)
+        attempt = LoginAttempt(context, f"link:{_link_key(token)[:32]}", address)
     try:
-        visitor = context.store.open_link(
-            token,
-            password=_password(password),
-            count_use=not following,
-            password_proven=proven,
-        )
+        with attempt:
+            visitor = context.store.open_link(
+                token,
+                password=_password(password),
+                count_use=not following,
+                password_proven=proven,
+            )
     except AuthenticationError:
-        if password is not None:
-            attempt.failed()
         raise ProblemError(
             401,
             "link-password",

@@ -38,12 +38,10 @@ def change_password(
     the same throttle as a failed sign-in, so that a stolen access token cannot be used to
     guess the password. API tokens cannot change passwords (403).
     """
-    attempt = LoginAttempt(context, user.username, context.client_address(request))
-    attempt.check()
     try:
-        context.store.users.change_password(user, body.current_password, body.new_password)
+        with LoginAttempt(context, user.username, context.client_address(request)):
+            context.store.users.change_password(user, body.current_password, body.new_password)
     except AuthenticationError:
-        attempt.failed()
         raise ProblemError(403, "wrong-password", "the current password is wrong") from None
     return Response(status_code=204)
 

@@ -62,14 +62,9 @@ def open_session(
     ``POST /api/v1/auth/token``."""
     if not csrf_header:
         raise ProblemError(403, "csrf", f"send the {CSRF_HEADER} header to sign in")
-    attempt = LoginAttempt(context, username, context.client_address(request))
-    attempt.check()
-    try:
+    address = context.client_address(request)
+    with LoginAttempt(context, username, address, reset_on_success=True):
         user = context.store.users.authenticate(username, password)
-    except AuthenticationError:
-        attempt.failed()
-        raise
-    attempt.succeeded()
     tokens = start_session(context, user)
     answer = SessionOut(user=AccountOut.of(user), expires_in=tokens.expires_in)
     response = json_model(answer)
