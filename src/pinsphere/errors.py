@@ -14,6 +14,7 @@ this tree at their boundary and keep the original as ``__cause__``::
     │   ├── InvalidQuery               the search text or cursor does not parse
     │   └── TooLarge                   the upload is over the configured size limit
     ├── UnknownBackend (LookupError)   no backend is registered for a URL scheme
+    ├── Unsupported (NotImplementedError)  a backend lacks an optional operation
     └── BackendUnavailable             a backend cannot be reached or failed unexpectedly
         └── UnknownLayout              the blob store's layout marker names no known layout
 
@@ -36,6 +37,7 @@ __all__ = [
     "TooLarge",
     "UnknownBackend",
     "UnknownLayout",
+    "Unsupported",
 ]
 
 
@@ -124,6 +126,22 @@ class UnknownBackend(PinsphereError, LookupError):  # noqa: N818 - the binding p
         super().__init__(message)
         self.scheme = scheme
         self.hint = hint
+
+
+class Unsupported(PinsphereError, NotImplementedError):  # noqa: N818 - reads as a state
+    """The backend does not offer an optional operation.
+
+    Methods added to a backend interface after third-party backends were written against it
+    (such as exporting records for a migration) are not abstract: their default raises this,
+    so that those backends keep working and callers can tell "cannot" from "failed".
+
+    Attributes:
+        operation: The name of the method that is not offered.
+    """
+
+    def __init__(self, message: str, *, operation: str) -> None:
+        super().__init__(message)
+        self.operation = operation
 
 
 class BackendUnavailable(PinsphereError):  # noqa: N818 - the binding public name

@@ -18,14 +18,14 @@ Visibility is never checked by the caller after the fact: every read method take
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import IO, ClassVar, Literal, Self, TypeVar
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pinsphere.errors import InvalidInput, InvalidQuery
+from pinsphere.errors import InvalidInput, InvalidQuery, Unsupported
 from pinsphere.ids import decode_id
 from pinsphere.models import (
     ApiToken,
@@ -59,6 +59,7 @@ __all__ = [
     "UserBackend",
     "UserCapabilities",
     "UserChanges",
+    "keyset_stream",
     "page_position",
     "split_options",
 ]
@@ -139,6 +140,47 @@ def page_position(limit: int, after: str | None) -> int | None:
     if position is None:
         raise InvalidQuery(f"not a valid position: {after!r}")
     return position
+
+
+RecordT = TypeVar("RecordT")
+
+
+def keyset_stream(
+    read_page: Callable[[str | None, int], Sequence[RecordT]],
+    key: Callable[[RecordT], str],
+    page_size: int,
+) -> Iterator[RecordT]:
+    """Stream records read in keyset pages, for the ``export_*`` methods of every backend.
+
+    Each page is read on its own (no connection or lock is held while the caller works on
+    a record), so memory holds one page however many records there are.
+
+    Args:
+        read_page: Reads up to ``limit`` records whose key is strictly greater than
+            ``after`` (all records when ``None``), in ascending key order.
+        key: A record's key.
+        page_size: Records per page.
+
+    Raises:
+        InvalidInput: ``page_size`` is below 1 (at once, not when the stream is read).
+    """
+    if page_size < 1:
+        raise InvalidInput(f"page_size must be at least 1, not {page_size}")
+    return _pages(read_page, key, page_size)
+
+
+def _pages(
+    read_page: Callable[[str | None, int], Sequence[RecordT]],
+    key: Callable[[RecordT], str],
+    page_size: int,
+) -> Iterator[RecordT]:
+    after: str | None = None
+    while True:
+        page = read_page(after, page_size)
+        yield from page
+        if len(page) < page_size:
+            return
+        after = key(page[-1])
 
 
 class MetadataCapabilities(BaseModel):
@@ -432,6 +474,52 @@ class MetadataBackend(Backend):
     def list_audit_events(self, *, limit: int = 100, before: str | None = None) -> list[AuditEvent]:
         """Recorded events, newest first, older than the event id ``before`` (keyset)."""
 
+    # -- moving records to another backend --------------------------------------------------
+    #
+    # Not abstract: added after backends were written against this interface, which keep
+    # working without them (a migration reports their links as not copied).
+
+    def export_links(self, *, page_size: int = 500) -> Iterable[tuple[Link, str, str | None]]:
+        """Every stored link with its token digest and password hash, exactly as stored.
+
+        For copying a store to other backends (:mod:`pinsphere.migrate`): since a token is
+        looked up by its digest only, a link stored elsewhere with the same digest opens with
+        the same token. Links come in ascending id order, read in keyset pages (see
+        :func:`keyset_stream`); one made or changed while the stream is read may be missed,
+        or seen as it was. The result is read once.
+
+        Args:
+            page_size: Links read per request.
+
+        Returns:
+            ``(link, token_hash, password_hash)`` for every link, with its use count, expiry
+            and revocation time.
+
+        Raises:
+            Unsupported: The backend cannot export links (the default).
+            InvalidInput: ``page_size`` is below 1.
+        """
+        raise Unsupported(
+            f"{type(self).__name__} cannot export public links", operation="export_links"
+        )
+
+    def import_link(self, link: Link, token_hash: str, password_hash: str | None) -> None:
+        """Store a link exactly as another backend exported it (:meth:`export_links`).
+
+        Unlike :meth:`add_link`, which stores a link just made, this keeps every part of its
+        state: ``uses``, ``revoked_at``, ``expires_at`` and the password hash, so that a
+        revoked link stays revoked and a limited one keeps only its remaining uses.
+        ``link.has_password`` follows ``password_hash``.
+
+        Raises:
+            Conflict: A link with this id or token digest exists; nothing is changed.
+            NotFound: The link's target does not exist.
+            Unsupported: The backend cannot import links (the default).
+        """
+        raise Unsupported(
+            f"{type(self).__name__} cannot import public links", operation="import_link"
+        )
+
 
 class UserCapabilities(BaseModel):
     """What a user backend can do beyond the required minimum."""
@@ -591,6 +679,85 @@ class UserBackend(Backend):
     @abc.abstractmethod
     def delete_api_token(self, token_id: str, user_id: str) -> bool:
         """Delete one of a user's tokens; ``False`` when the user has no such token."""
+
+    # -- moving records to another backend --------------------------------------------------
+    #
+    # Not abstract: added after backends were written against this interface, which keep
+    # working without them (a migration reports their tokens as not copied).
+
+    def export_api_tokens(self, *, page_size: int = 500) -> Iterable[tuple[ApiToken, str]]:
+        """Every stored API token with its digest, exactly as stored.
+
+        For copying a store to other backends (:mod:`pinsphere.migrate`): a token stored
+        elsewhere with the same digest authenticates the same secret. Tokens come in
+        ascending id order, read in keyset pages (see :func:`keyset_stream`); one made or
+        changed while the stream is read may be missed, or seen as it was. The result is
+        read once.
+
+        Args:
+            page_size: Tokens read per request.
+
+        Returns:
+            ``(token, token_hash)`` for every token of every user, with its expiry and the
+            time it was last used.
+
+        Raises:
+            Unsupported: The backend cannot export API tokens (the default).
+            InvalidInput: ``page_size`` is below 1.
+        """
+        raise Unsupported(
+            f"{type(self).__name__} cannot export API tokens", operation="export_api_tokens"
+        )
+
+    def import_api_token(self, token: ApiToken, token_hash: str) -> None:
+        """Store an API token exactly as another backend exported it, ``last_used_at``
+        included (:meth:`add_api_token` stores a token just made).
+
+        Raises:
+            Conflict: A token with this id or digest exists; nothing is changed.
+            NotFound: The user does not exist.
+            Unsupported: The backend cannot import API tokens (the default).
+        """
+        raise Unsupported(
+            f"{type(self).__name__} cannot import API tokens", operation="import_api_token"
+        )
+
+    def export_refresh_tokens(self, *, page_size: int = 500) -> Iterable[RefreshTokenRecord]:
+        """Every stored refresh token (its digest and state), exactly as stored.
+
+        For copying a store to other backends (:mod:`pinsphere.migrate`), so that sessions
+        survive the move. Records come in ascending ``token_hash`` order, read in keyset
+        pages (see :func:`keyset_stream`); one issued or changed while the stream is read may
+        be missed, or seen as it was. The result is read once.
+
+        Args:
+            page_size: Records read per request.
+
+        Raises:
+            Unsupported: The backend cannot export refresh tokens (the default).
+            InvalidInput: ``page_size`` is below 1.
+        """
+        raise Unsupported(
+            f"{type(self).__name__} cannot export refresh tokens",
+            operation="export_refresh_tokens",
+        )
+
+    def import_refresh_token(self, record: RefreshTokenRecord) -> None:
+        """Store a refresh token exactly as another backend exported it.
+
+        Unlike :meth:`add_refresh_token`, which stores a token just issued, this keeps
+        ``used_at`` and ``revoked``: a rotated token presented again still revokes its
+        family, and a revoked one stays revoked.
+
+        Raises:
+            Conflict: A token with this hash exists; nothing is changed.
+            NotFound: The user does not exist.
+            Unsupported: The backend cannot import refresh tokens (the default).
+        """
+        raise Unsupported(
+            f"{type(self).__name__} cannot import refresh tokens",
+            operation="import_refresh_token",
+        )
 
 
 class BlobCapabilities(BaseModel):
