@@ -19,6 +19,7 @@ implementation of the rules in :mod:`pinsphere.query` written independently of a
 from __future__ import annotations
 
 import functools
+import hashlib
 import operator
 import uuid
 from collections.abc import Callable, Sequence
@@ -31,14 +32,18 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from pinsphere.backends.base import BoardChanges, MetadataBackend, PinChanges
+from pinsphere.backends.memory.metadata import MemoryMetadataBackend
 from pinsphere.errors import Conflict, InvalidInput, InvalidQuery, NotFound
+from pinsphere.ids import encode_id, new_id
 from pinsphere.models import (
     PROCESSING_STATES,
     VISIBILITIES,
     Board,
+    Link,
     Pin,
     ProcessingState,
     TagCount,
+    TargetKind,
     Visibility,
 )
 from pinsphere.policy import AccessRule
@@ -132,6 +137,39 @@ def _all_pages(
 def _pin_fields(pin: Pin) -> dict[str, object]:
     """The stored fields of a pin (``boards`` depends on who asks)."""
     return pin.model_dump(exclude={"boards"})
+
+
+# Links are checked at these times; microseconds included, since every one must survive.
+_LINK_TIME = datetime(2026, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
+_LINK_LATER = _LINK_TIME + timedelta(days=7, microseconds=654321)
+_LINK_PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"  # noqa: S105 - not a real one
+
+
+def _link(
+    target_id: str,
+    *,
+    kind: TargetKind = "pin",
+    expires_at: datetime | None = None,
+    max_uses: int | None = None,
+    has_password: bool = False,
+    allow_download: bool = True,
+) -> Link:
+    """A new link (ids increase in call order, so export order is creation order)."""
+    return Link(
+        id=encode_id(new_id()),
+        target_kind=kind,
+        target_id=target_id,
+        created_by=ALICE,
+        created_at=_LINK_TIME - timedelta(hours=1),
+        expires_at=expires_at,
+        max_uses=max_uses,
+        has_password=has_password,
+        allow_download=allow_download,
+    )
+
+
+def _digest(seed: str) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()
 
 
 # -- the suite --------------------------------------------------------------------------------
@@ -1354,6 +1392,139 @@ class MetadataBackendSuite:
                 break
             after = page[-1].id
         assert walked == expected
+
+    # -- links: export and import -----------------------------------------------------------
+
+    def test_a_fresh_backend_exports_no_links(self, backend: MetadataBackend) -> None:
+        assert list(backend.export_links()) == []
+
+    def test_export_links_returns_every_link_as_stored(self, backend: MetadataBackend) -> None:
+        pin = _alice_pin()
+        _insert(backend, pin)
+        board = backend.create_board(make_board("Shown"))
+        plain = _link(pin.id)
+        limited = _link(pin.id, max_uses=3, expires_at=_LINK_LATER, allow_download=False)
+        locked = _link(board.id, kind="board", has_password=True)
+        backend.add_link(plain, _digest("plain"), None)
+        backend.add_link(limited, _digest("limited"), None)
+        backend.add_link(locked, _digest("locked"), _LINK_PASSWORD_HASH)
+        assert backend.use_link(limited.id, _LINK_TIME) is True
+        assert backend.revoke_link(plain.id, _LINK_TIME) is True
+        exported = list(backend.export_links())
+        assert exported == [
+            (plain.model_copy(update={"revoked_at": _LINK_TIME}), _digest("plain"), None),
+            (limited.model_copy(update={"uses": 1}), _digest("limited"), None),
+            (locked, _digest("locked"), _LINK_PASSWORD_HASH),
+        ]
+        for link, token_hash, password_hash in exported:
+            assert backend.find_link(token_hash) == (link, password_hash)
+
+    def test_export_links_pages_through_every_link_once(self, backend: MetadataBackend) -> None:
+        pin = _alice_pin()
+        _insert(backend, pin)
+        links = [_link(pin.id) for _ in range(5)]
+        for number, link in enumerate(links):
+            backend.add_link(link, _digest(f"link {number}"), None)
+        for page_size in (1, 2, 5, 6):
+            exported = list(backend.export_links(page_size=page_size))
+            assert [link.id for link, _, _ in exported] == sorted(link.id for link in links)
+        with pytest.raises(InvalidInput):
+            backend.export_links(page_size=0)
+
+    def test_links_of_a_deleted_target_are_not_exported(self, backend: MetadataBackend) -> None:
+        kept, gone = _alice_pin(), _alice_pin()
+        _insert(backend, kept, gone)
+        board = backend.create_board(make_board("Gone"))
+        backend.add_link(_link(gone.id), _digest("gone"), None)
+        backend.add_link(_link(board.id, kind="board"), _digest("board"), None)
+        backend.add_link(_link(kept.id), _digest("kept"), None)
+        backend.delete_pin(gone.id)
+        backend.delete_board(board.id)
+        assert [token_hash for _, token_hash, _ in backend.export_links()] == [_digest("kept")]
+
+    def test_imported_links_keep_their_whole_state(self, backend: MetadataBackend) -> None:
+        # Made and used in the reference backend, exported, then imported into this fresh one.
+        reference = MemoryMetadataBackend()
+        pin = _alice_pin()
+        board = make_board("Shown")
+        for store in (reference, backend):
+            _insert(store, pin)
+            store.create_board(board)
+        used_up = _link(pin.id, max_uses=2)
+        partly_used = _link(pin.id, max_uses=3, allow_download=False)
+        revoked = _link(board.id, kind="board", expires_at=_LINK_LATER)
+        expired = _link(pin.id, expires_at=_LINK_TIME - timedelta(seconds=1))
+        locked = _link(pin.id, has_password=True, expires_at=_LINK_LATER)
+        for link in (used_up, partly_used, revoked, expired):
+            reference.add_link(link, _digest(link.id), None)
+        reference.add_link(locked, _digest(locked.id), _LINK_PASSWORD_HASH)
+        for link in (used_up, used_up, partly_used):
+            assert reference.use_link(link.id, _LINK_TIME) is True
+        assert reference.revoke_link(revoked.id, _LINK_TIME) is True
+        exported = list(reference.export_links())
+
+        for record in exported:
+            backend.import_link(*record)
+
+        assert list(backend.export_links()) == exported
+        assert list(backend.export_links(page_size=2)) == exported
+        for link, token_hash, password_hash in exported:
+            assert backend.get_link(link.id) == link
+            assert backend.find_link(token_hash) == (link, password_hash)
+        assert backend.find_link(_digest(locked.id)) == (locked, _LINK_PASSWORD_HASH)
+        # They go on behaving as they did: remaining uses, revocation and expiry hold.
+        assert backend.use_link(used_up.id, _LINK_TIME) is False
+        assert backend.use_link(partly_used.id, _LINK_TIME) is True
+        assert backend.use_link(partly_used.id, _LINK_TIME) is True
+        assert backend.use_link(partly_used.id, _LINK_TIME) is False
+        assert backend.use_link(revoked.id, _LINK_TIME) is False
+        assert backend.use_link(expired.id, _LINK_TIME) is False
+        assert backend.use_link(locked.id, _LINK_TIME) is True
+        assert backend.revoke_link(revoked.id, _LINK_LATER) is False
+        stored = backend.get_link(revoked.id)
+        assert stored is not None
+        assert stored.revoked_at == _LINK_TIME
+
+    def test_exported_links_import_unchanged_into_a_fresh_backend(
+        self, backend: MetadataBackend
+    ) -> None:
+        pin = _alice_pin()
+        board = make_board("Shown")
+        _insert(backend, pin)
+        backend.create_board(board)
+        limited = _link(pin.id, max_uses=4, expires_at=_LINK_LATER)
+        revoked = _link(board.id, kind="board", has_password=True)
+        backend.add_link(limited, _digest("limited"), None)
+        backend.add_link(revoked, _digest("revoked"), _LINK_PASSWORD_HASH)
+        backend.use_link(limited.id, _LINK_TIME)
+        backend.revoke_link(revoked.id, _LINK_TIME)
+        fresh = MemoryMetadataBackend()
+        _insert(fresh, pin)
+        fresh.create_board(board)
+
+        for record in backend.export_links(page_size=1):
+            fresh.import_link(*record)
+
+        assert list(fresh.export_links()) == list(backend.export_links())
+        assert fresh.find_link(_digest("revoked")) == backend.find_link(_digest("revoked"))
+
+    def test_import_link_refuses_a_taken_id_or_digest(self, backend: MetadataBackend) -> None:
+        pin = _alice_pin()
+        _insert(backend, pin)
+        link = _link(pin.id)
+        backend.import_link(link, _digest("first"), None)
+        with pytest.raises(Conflict):
+            backend.import_link(link, _digest("second"), None)
+        with pytest.raises(Conflict):
+            backend.import_link(_link(pin.id), _digest("first"), None)
+        assert list(backend.export_links()) == [(link, _digest("first"), None)]
+
+    def test_import_link_needs_its_target(self, backend: MetadataBackend) -> None:
+        with pytest.raises(NotFound):
+            backend.import_link(_link(_alice_pin().id), _digest("pin"), None)
+        with pytest.raises(NotFound):
+            backend.import_link(_link("no-such-board", kind="board"), _digest("board"), None)
+        assert list(backend.export_links()) == []
 
     # -- results are values -----------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from pinsphere.backends.base import (
@@ -19,6 +19,7 @@ from pinsphere.backends.base import (
     MetadataBackend,
     MetadataCapabilities,
     PinChanges,
+    keyset_stream,
     page_position,
 )
 from pinsphere.backends.memory import InMemory
@@ -387,6 +388,29 @@ class MemoryMetadataBackend(InMemory, MetadataBackend):
         """Links, newest first."""
         with self._lock:
             return self._sharing.list_links(created_by, target)
+
+    def export_links(self, *, page_size: int = 500) -> Iterator[tuple[Link, str, str | None]]:
+        """Every link with its token digest and password hash, by ascending id.
+
+        Raises:
+            InvalidInput: ``page_size`` is below 1.
+        """
+        return keyset_stream(self._link_page, lambda record: record[0].id, page_size)
+
+    def _link_page(self, after: str | None, limit: int) -> list[tuple[Link, str, str | None]]:
+        with self._lock:
+            return self._sharing.link_page(after, limit)
+
+    def import_link(self, link: Link, token_hash: str, password_hash: str | None) -> None:
+        """Store a link exactly as exported elsewhere (uses, expiry, revocation).
+
+        Raises:
+            Conflict: A link with this id or token digest exists.
+            NotFound: The target does not exist.
+        """
+        with self._lock:
+            self._require_target(link.target_kind, link.target_id)
+            self._sharing.import_link(link, token_hash, password_hash)
 
     # -- audit ------------------------------------------------------------------------------
 

@@ -6,10 +6,12 @@ lock held, so nothing here locks.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pinsphere.errors import Conflict
 from pinsphere.ids import decode_id
 from pinsphere.models import AuditEvent, Link, Share, ShareRole, TargetKind
 
@@ -127,6 +129,28 @@ class MemorySharing:
             return False
         stored.link = stored.link.model_copy(update={"revoked_at": when})
         return True
+
+    def import_link(self, link: Link, token_hash: str, password_hash: str | None) -> None:
+        """Store an exported link as it is, refusing a clash of id or digest.
+
+        Raises:
+            Conflict: A link with this id or digest exists.
+        """
+        if link.id in self._links or token_hash in self._link_ids:
+            raise Conflict("a link with this id or token digest exists already")
+        # Whether it has a password is what the hash says, as in the SQL backends.
+        stored = link.model_copy(update={"has_password": password_hash is not None})
+        self.add_link(stored, token_hash, password_hash)
+
+    def link_page(self, after: str | None, limit: int) -> list[tuple[Link, str, str | None]]:
+        """Up to ``limit`` links with ids above ``after``, by ascending id, with digests."""
+        ids = heapq.nsmallest(
+            limit, (link_id for link_id in self._links if after is None or link_id > after)
+        )
+        return [
+            (stored.link, stored.token_hash, stored.password_hash)
+            for stored in map(self._links.__getitem__, ids)
+        ]
 
     def list_links(
         self, created_by: str | None, target: tuple[TargetKind, str] | None

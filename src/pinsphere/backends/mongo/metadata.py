@@ -19,7 +19,7 @@ several documents are ordered and compensated instead:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Self
 
@@ -31,6 +31,7 @@ from pinsphere.backends.base import (
     MetadataBackend,
     MetadataCapabilities,
     PinChanges,
+    keyset_stream,
     page_position,
 )
 from pinsphere.backends.mongo.documents import (
@@ -513,6 +514,32 @@ class MongoMetadataBackend(MetadataBackend):
     ) -> list[Link]:
         """Links, newest first, made by one user and/or for one target."""
         return self._sharing.list_links(created_by, target)
+
+    def export_links(self, *, page_size: int = 500) -> Iterator[tuple[Link, str, str | None]]:
+        """Every link with its token digest and password hash, by ascending id.
+
+        Raises:
+            InvalidInput: ``page_size`` is below 1.
+        """
+        return keyset_stream(self._link_page, lambda record: record[0].id, page_size)
+
+    @translated
+    def _link_page(self, after: str | None, limit: int) -> list[tuple[Link, str, str | None]]:
+        # Each page is read under translation: the stream is read after this method returns.
+        return self._sharing.link_page(after, limit)
+
+    @translated
+    def import_link(self, link: Link, token_hash: str, password_hash: str | None) -> None:
+        """Store a link exactly as exported elsewhere (uses, expiry, revocation).
+
+        :meth:`add_link` already stores every field it is given (and counts a limited
+        link's remaining uses from them), so the two share one insert.
+
+        Raises:
+            Conflict: A link with this id or token digest exists.
+            NotFound: The target does not exist.
+        """
+        self._sharing.add_link(link, token_hash, password_hash)
 
     @translated
     def add_audit_event(self, event: AuditEvent) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from pinsphere.backends.mongo.documents import (
@@ -206,6 +206,12 @@ class MongoSharing:
                 "revoked_at": None if link.revoked_at is None else to_micros(link.revoked_at),
             }
         )
+
+    def link_page(self, after: str | None, limit: int) -> list[tuple[Link, str, str | None]]:
+        """Up to ``limit`` links with ids above ``after``, by ascending id, with digests."""
+        wanted: Document = {} if after is None else {"_id": {"$gt": plain(after, "a link id")}}
+        docs = self._c.links.find(wanted).sort("_id", ASCENDING).limit(limit)
+        return [(_link(doc), doc["token_hash"], doc.get("password_hash")) for doc in docs]
 
     def find_link(self, token_hash: str) -> tuple[Link, str | None] | None:
         """A link and its password hash, by token digest."""

@@ -527,6 +527,23 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
         """Events newest first."""
         return self._sharing.list_audit_events(limit, before)
 
+    def export_links(self, *, page_size: int = 500) -> Iterable[tuple[Link, str, str | None]]:
+        """Every link with its token digest and password hash, in keyset pages by id.
+
+        Raises:
+            InvalidInput: ``page_size`` is below 1.
+        """
+        return self._sharing.export_links(page_size)
+
+    def import_link(self, link: Link, token_hash: str, password_hash: str | None) -> None:
+        """Store a link exactly as exported elsewhere (uses, expiry, revocation).
+
+        Raises:
+            Conflict: A link with this id or token digest exists.
+            NotFound: The target does not exist.
+        """
+        self._sharing.import_link(link, token_hash, password_hash)
+
 
 def _locked_row(conn: Connection, key: int) -> RowMapping | None:
     """The pin's row, locked until the transaction ends (SQLite: the write lock is held)."""

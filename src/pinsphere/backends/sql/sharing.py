@@ -8,11 +8,13 @@ with me" check is a primary-key probe in either case (see :func:`shared_conditio
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from pinsphere.backends.base import keyset_stream
 from pinsphere.backends.sql.engine import Database
 from pinsphere.backends.sql.rows import pin_key, to_utc
 from pinsphere.backends.sql.tables import (
@@ -326,6 +328,39 @@ class SharingTables:
             conn.execute(
                 links.insert().values(token_hash=token_hash, password_hash=password_hash, **values)
             )
+
+    def import_link(self, link: Link, token_hash: str, password_hash: str | None) -> None:
+        """Insert an exported link with every part of its state.
+
+        Raises:
+            Conflict: A link with this id or digest exists (the table's unique keys).
+            NotFound: Its target does not exist.
+        """
+        values = link.model_dump(exclude={"has_password"})
+        for name in ("created_at", "expires_at", "revoked_at"):
+            if values[name] is not None:
+                values[name] = to_utc(values[name])
+        with self._db.write("a link with this id or token digest exists already") as conn:
+            self._require(conn, link.target_kind, link.target_id)
+            conn.execute(
+                links.insert().values(token_hash=token_hash, password_hash=password_hash, **values)
+            )
+
+    def export_links(self, page_size: int) -> Iterator[tuple[Link, str, str | None]]:
+        """Every link with its digest and password hash, in keyset pages by id.
+
+        Raises:
+            InvalidInput: ``page_size`` is below 1.
+        """
+        return keyset_stream(self._link_page, lambda record: record[0].id, page_size)
+
+    def _link_page(self, after: str | None, limit: int) -> list[tuple[Link, str, str | None]]:
+        statement = sa.select(links).order_by(links.c.id).limit(limit)
+        if after is not None:
+            statement = statement.where(links.c.id > after)
+        with self._db.read() as conn:
+            rows = conn.execute(statement).mappings().all()
+        return [(_link(row), row["token_hash"], row["password_hash"]) for row in rows]
 
     def find_link(self, token_hash: str) -> tuple[Link, str | None] | None:
         """A link and its password hash, by token digest."""
