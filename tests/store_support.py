@@ -1,9 +1,10 @@
-"""Test support shared by conftest and test modules: fast settings and PostgreSQL access.
+"""Test support shared by conftest and test modules: fast settings, PostgreSQL and Redis.
 
-PostgreSQL comes from ``PINSPHERE_TEST_POSTGRES_URL`` (default: the local test server).
-When it cannot be reached the PostgreSQL tests are skipped with the reason, except under CI
-(the ``CI`` environment variable set), where an unreachable server is a failure: a green CI
-run must mean the PostgreSQL backend was really tested.
+PostgreSQL comes from ``PINSPHERE_TEST_POSTGRES_URL`` (default: the local test server),
+Redis from ``PINSPHERE_TEST_REDIS_URL`` (default: ``redis://127.0.0.1:6379/0``). When one
+cannot be reached its tests are skipped with the reason, except under CI (the ``CI``
+environment variable set), where an unreachable server is a failure: a green CI run must
+mean the PostgreSQL backend and the Redis throttle were really tested.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ __all__ = [
     "endpoint_of",
     "open_legacy_store",
     "postgres_url",
+    "redis_url",
     "require_postgres",
+    "require_redis",
     "start_moto",
     "with_option",
 ]
@@ -77,6 +80,37 @@ def require_postgres(url: str) -> None:
         return
     if os.environ.get("CI"):
         pytest.fail(f"{problem} (CI is set, so the PostgreSQL tests must run)")
+    pytest.skip(problem)
+
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_url() -> str:
+    """The server the Redis tests use (each test keeps to its own key prefix)."""
+    return os.environ.get("PINSPHERE_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+
+
+def _redis_problem(url: str) -> str | None:
+    """Why the Redis server cannot be used (``None``: it can); asked once per session."""
+    if url not in _reachable:
+        try:
+            import redis
+
+            with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+                client.ping()
+            _reachable[url] = None
+        except Exception as exc:  # any failure means "not usable", with its reason
+            _reachable[url] = f"Redis at {url} is not reachable: {exc}"
+    return _reachable[url]
+
+
+def require_redis(url: str) -> None:
+    problem = _redis_problem(url)
+    if problem is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{problem} (CI is set, so the Redis tests must run)")
     pytest.skip(problem)
 
 

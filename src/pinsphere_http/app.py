@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -36,9 +37,12 @@ from pinsphere_http.routers import (
 )
 from pinsphere_http.settings import HTTPSettings
 from pinsphere_http.signing_key import resolve_secret_key
-from pinsphere_http.throttle import DEFAULT_MAX_EVENTS, MemoryThrottle, Throttle
+from pinsphere_http.throttle import DEFAULT_MAX_EVENTS, MemoryThrottle, Throttle, open_throttle
 from pinsphere_http.tokens import TokenSigner
 from pinsphere_http.ui import router as ui_router
+
+if TYPE_CHECKING:
+    from pinsphere_http.redis_throttle import RedisThrottle
 
 __all__ = ["create_app"]
 
@@ -68,17 +72,23 @@ def create_app(
     Args:
         store: The store to serve; the app never opens another.
         settings: The service's settings; by default read from ``PINSPHERE_*`` variables.
-        throttle: Where sign-in attempts are counted; by default in this process's memory
-            (pass a shared one when running several workers).
+        throttle: Where sign-in attempts are counted; by default where
+            ``settings.throttle_url`` says (this process's memory when it is unset, else
+            Redis, shared by every worker), closed when the app shuts down.
         close_store: Close the store when the app shuts down (for app factories that opened
             it themselves).
 
     Returns:
         The app, ready for any ASGI server.
+
+    Raises:
+        UnknownBackend: ``settings.throttle_url`` is a Redis URL and the ``redis`` extra is
+            not installed.
     """
     settings = settings or HTTPSettings()
+    own_throttle = None
     if throttle is None:
-        throttle = _throttle(settings)
+        throttle = own_throttle = _throttle(settings)
     context = ServiceContext(
         store=store,
         settings=settings,
@@ -92,6 +102,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        if own_throttle is not None:
+            own_throttle.close()
         if close_store:
             store.close()
 
@@ -153,15 +165,16 @@ def create_app(
     return app
 
 
-def _throttle(settings: HTTPSettings) -> MemoryThrottle:
+def _throttle(settings: HTTPSettings) -> MemoryThrottle | RedisThrottle:
+    url = settings.throttle_url.get_secret_value() if settings.throttle_url else None
     # Every limit must fit under the per-key cap on stored events, or it could never be met.
     largest = max(
         settings.login_failures_per_user,
         settings.login_failures_per_address,
         settings.signups_per_address,
     )
-    return MemoryThrottle(
-        settings.login_window.total_seconds(), max_events=max(DEFAULT_MAX_EVENTS, largest)
+    return open_throttle(
+        url, settings.login_window.total_seconds(), max_events=max(DEFAULT_MAX_EVENTS, largest)
     )
 
 

@@ -10,9 +10,12 @@ import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from pinsphere_http.throttle import THROTTLE_SCHEMES
 
 __all__ = ["HTTPSettings"]
 
@@ -59,6 +62,11 @@ class HTTPSettings(BaseSettings):
         login_failures_per_user: Failed sign-ins allowed per username in the window.
         login_failures_per_address: Failed sign-ins allowed per client address in the window.
         signups_per_address: Sign-up attempts allowed per client address in the window.
+        throttle_url: Where those attempts are counted: ``None`` in each worker's memory,
+            else a Redis URL (``redis://host:6379/0``, ``rediss://…``, ``unix:///path``;
+            the ``redis`` extra) shared by every worker, so that the limits hold for the
+            service as a whole rather than once per worker, and survive restarts. A secret,
+            as the URL may carry Redis's password.
         google_client_id: OAuth client id; Google sign-in is off without it.
         google_client_secret: OAuth client secret.
         google_discovery_url: The provider's OpenID discovery document.
@@ -88,6 +96,7 @@ class HTTPSettings(BaseSettings):
     login_failures_per_user: int = Field(default=10, gt=0)
     login_failures_per_address: int = Field(default=100, gt=0)
     signups_per_address: int = Field(default=20, gt=0)
+    throttle_url: SecretStr | None = None
 
     google_client_id: str | None = None
     google_client_secret: SecretStr | None = None
@@ -113,6 +122,24 @@ class HTTPSettings(BaseSettings):
     def _networks(cls, value: list[str]) -> list[str]:
         for entry in value:
             ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
+
+    @field_validator("throttle_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # PINSPHERE_THROTTLE_URL= (set but empty) reads as "no shared throttle".
+        return None if value == "" else value
+
+    @field_validator("throttle_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        # Said here, naming the setting, rather than when the first worker starts.
+        if value is not None:
+            scheme = urlsplit(value.get_secret_value()).scheme
+            if scheme not in THROTTLE_SCHEMES:
+                raise ValueError(
+                    f"the throttle URL must be redis://, rediss:// or unix://, not {scheme!r}"
+                )
         return value
 
     @field_validator("secret_key")

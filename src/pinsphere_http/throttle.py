@@ -1,10 +1,16 @@
 """Throttling of sign-in and sign-up attempts.
 
-:class:`Throttle` is the interface the service uses; :class:`MemoryThrottle` keeps a sliding
-window per key in this process. That is the one piece of in-process state the service has:
-with several workers each counts on its own (so the effective limit is multiplied by the
-worker count) and a restart forgets. A shared implementation (Redis sorted sets, one per key)
-plugs in through ``create_app(..., throttle=...)`` without other changes.
+:class:`Throttle` is the interface the service uses. Two implementations ship:
+
+- :class:`MemoryThrottle` keeps a sliding window per key in this process. With several
+  workers each counts on its own (so the effective limit is multiplied by the worker count)
+  and a restart forgets; it is the default, right for a single worker.
+- :class:`~pinsphere_http.redis_throttle.RedisThrottle` keeps the windows in Redis, one
+  sorted set per key, so that every worker enforces one limit; chosen with
+  ``PINSPHERE_THROTTLE_URL=redis://…`` (the ``redis`` extra).
+
+:func:`open_throttle` makes the one a URL asks for; ``create_app(..., throttle=...)`` takes
+any other implementation.
 """
 
 from __future__ import annotations
@@ -13,18 +19,29 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
+
+from pinsphere.errors import UnknownBackend
+
+if TYPE_CHECKING:
+    from pinsphere_http.redis_throttle import RedisThrottle
 
 __all__ = [
     "DEFAULT_MAX_EVENTS",
+    "THROTTLE_SCHEMES",
     "MemoryThrottle",
     "Throttle",
     "check_limit",
+    "open_throttle",
 ]
 
 DEFAULT_MAX_EVENTS = 1_000
 """Events kept per key at most: well above any sensible limit, so that a key under attack
 costs bounded memory while every limit up to it stays exact."""
+
+THROTTLE_SCHEMES = ("redis", "rediss", "unix")
+"""URL schemes :func:`open_throttle` accepts (Redis over TCP, TLS, or a Unix socket)."""
 
 
 class Throttle(Protocol):
@@ -172,6 +189,9 @@ class MemoryThrottle:
         with self._lock:
             self._events.pop(key, None)
 
+    def close(self) -> None:
+        """Nothing to release; here so that every throttle :func:`open_throttle` makes closes."""
+
     def _evict(self, now: float) -> None:
         for key in list(self._events):
             self._live(key, now)
@@ -179,3 +199,40 @@ class MemoryThrottle:
             stalest = sorted(self._events, key=lambda k: self._events[k][-1][0])
             for key in stalest[: len(stalest) // 10 + 1]:
                 del self._events[key]
+
+
+def open_throttle(
+    url: str | None, window: float, *, max_events: int = DEFAULT_MAX_EVENTS
+) -> MemoryThrottle | RedisThrottle:
+    """The throttle ``url`` names: in this process's memory when it is ``None``, else Redis.
+
+    Args:
+        url: ``redis://``, ``rediss://`` or ``unix://`` (redis-py's URL forms), or ``None``.
+        window: The window length in seconds.
+        max_events: Events kept per key at most.
+
+    Returns:
+        A throttle the caller closes when done with it.
+
+    Raises:
+        UnknownBackend: The scheme is not Redis's, or the ``redis`` extra is not installed.
+    """
+    if url is None:
+        return MemoryThrottle(window, max_events=max_events)
+    scheme = urlsplit(url).scheme
+    if scheme not in THROTTLE_SCHEMES:
+        raise UnknownBackend(
+            f"no throttle for the URL scheme {scheme!r}; use redis://, rediss:// or unix://",
+            scheme=scheme,
+        )
+    try:
+        from pinsphere_http.redis_throttle import RedisThrottle
+    except ImportError as exc:
+        if exc.name != "redis" and not (exc.name or "").startswith("redis."):
+            raise
+        raise UnknownBackend(
+            "a Redis throttle needs the redis package",
+            scheme=scheme,
+            hint="pip install 'pinsphere[redis]'",
+        ) from exc
+    return RedisThrottle.from_url(url, window, max_events=max_events)
