@@ -19,8 +19,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pinsphere.backends.base import RefreshTokenRecord, UserBackend, UserChanges
+from pinsphere.backends.memory.users import MemoryUserBackend
 from pinsphere.errors import Conflict, InvalidInput, NotFound, PinsphereError
-from pinsphere.models import User
+from pinsphere.ids import encode_id, new_id
+from pinsphere.models import ApiToken, Scope, User
 from pinsphere.testing.factories import make_user
 
 __all__ = ["UserBackendSuite"]
@@ -336,8 +338,214 @@ class UserBackendSuite:
         backend.delete_user(user.id)
         assert backend.get_refresh_token(record.token_hash) is None
 
+    # -- API tokens and refresh tokens: export and import -----------------------------------
+
+    def test_a_fresh_backend_exports_no_tokens(self, backend: UserBackend) -> None:
+        assert list(backend.export_api_tokens()) == []
+        assert list(backend.export_refresh_tokens()) == []
+
+    def test_export_api_tokens_returns_every_token_as_stored(self, backend: UserBackend) -> None:
+        alice = backend.create_user(make_user("alice"), None)
+        bob = backend.create_user(make_user("bob"), None)
+        reader = _api_token(alice, "reader")
+        writer = _api_token(alice, "writer", scopes=("read", "write"), expires_at=_LATER)
+        bobs = _api_token(bob, "bob's")
+        for token in (reader, writer, bobs):
+            backend.add_api_token(token, _hash(token.name))
+        backend.touch_api_token(writer.id, _USED)
+        exported = list(backend.export_api_tokens())
+        assert exported == [
+            (reader, _hash("reader")),
+            (writer.model_copy(update={"last_used_at": _USED}), _hash("writer")),
+            (bobs, _hash("bob's")),
+        ]
+        for token, token_hash in exported:
+            assert backend.find_api_token(token_hash) == token
+
+    def test_export_api_tokens_pages_through_every_token_once(self, backend: UserBackend) -> None:
+        user = backend.create_user(make_user("alice"), None)
+        tokens = [_api_token(user, f"token {number}") for number in range(5)]
+        for token in tokens:
+            backend.add_api_token(token, _hash(token.name))
+        for page_size in (1, 2, 5, 6):
+            exported = list(backend.export_api_tokens(page_size=page_size))
+            assert [token.id for token, _ in exported] == sorted(token.id for token in tokens)
+        with pytest.raises(InvalidInput):
+            backend.export_api_tokens(page_size=0)
+
+    def test_imported_api_tokens_keep_their_whole_state(self, backend: UserBackend) -> None:
+        # Made and used in the reference backend, exported, then imported into this fresh one.
+        reference = MemoryUserBackend()
+        alice = make_user("alice")
+        for store in (reference, backend):
+            store.create_user(alice, None)
+        used = _api_token(alice, "used", scopes=("read", "write"), expires_at=_LATER)
+        unused = _api_token(alice, "unused")
+        reference.add_api_token(used, _hash("used"))
+        reference.add_api_token(unused, _hash("unused"))
+        reference.touch_api_token(used.id, _USED)
+        exported = list(reference.export_api_tokens())
+
+        for token, token_hash in exported:
+            backend.import_api_token(token, token_hash)
+
+        assert list(backend.export_api_tokens()) == exported
+        stored = backend.find_api_token(_hash("used"))
+        assert stored == used.model_copy(update={"last_used_at": _USED})
+        assert backend.list_api_tokens(alice.id) == reference.list_api_tokens(alice.id)
+
+    def test_exported_api_tokens_import_unchanged_into_a_fresh_backend(
+        self, backend: UserBackend
+    ) -> None:
+        alice = backend.create_user(make_user("alice"), None)
+        token = _api_token(alice, "cron", expires_at=_LATER)
+        backend.add_api_token(token, _hash("cron"))
+        backend.touch_api_token(token.id, _USED)
+        fresh = MemoryUserBackend()
+        fresh.create_user(alice, None)
+
+        for record in backend.export_api_tokens(page_size=1):
+            fresh.import_api_token(*record)
+
+        assert list(fresh.export_api_tokens()) == list(backend.export_api_tokens())
+
+    def test_import_api_token_refuses_a_taken_id_or_digest(self, backend: UserBackend) -> None:
+        alice = backend.create_user(make_user("alice"), None)
+        token = _api_token(alice, "first")
+        backend.import_api_token(token, _hash("first"))
+        with pytest.raises(Conflict):
+            backend.import_api_token(token, _hash("second"))
+        with pytest.raises(Conflict):
+            backend.import_api_token(_api_token(alice, "other"), _hash("first"))
+        assert list(backend.export_api_tokens()) == [(token, _hash("first"))]
+
+    def test_import_api_token_needs_its_user(self, backend: UserBackend) -> None:
+        with pytest.raises(NotFound):
+            backend.import_api_token(_api_token(make_user("ghost"), "x"), _hash("x"))
+        assert list(backend.export_api_tokens()) == []
+
+    def test_export_refresh_tokens_returns_every_token_as_stored(
+        self, backend: UserBackend
+    ) -> None:
+        alice = backend.create_user(make_user("alice"), None)
+        bob = backend.create_user(make_user("bob"), None)
+        rotated, current = _token(alice, "1", family="f1"), _token(alice, "2", family="f1")
+        signed_out = _token(bob, "3", family="f2")
+        for record in (rotated, current, signed_out):
+            backend.add_refresh_token(record)
+        assert backend.use_refresh_token(rotated.token_hash, _USED) is True
+        assert backend.revoke_refresh_tokens(family_id="f2") == 1
+        expected = [
+            rotated.model_copy(update={"used_at": _USED}),
+            current,
+            signed_out.model_copy(update={"revoked": True}),
+        ]
+        exported = list(backend.export_refresh_tokens())
+        assert exported == sorted(expected, key=lambda record: record.token_hash)
+        assert list(backend.export_refresh_tokens(page_size=1)) == exported
+        with pytest.raises(InvalidInput):
+            backend.export_refresh_tokens(page_size=0)
+
+    def test_imported_refresh_tokens_keep_their_whole_state(self, backend: UserBackend) -> None:
+        # Issued, rotated and revoked in the reference backend, then imported into this one.
+        reference = MemoryUserBackend()
+        alice = make_user("alice")
+        for store in (reference, backend):
+            store.create_user(alice, None)
+        rotated, current = _token(alice, "1", family="f1"), _token(alice, "2", family="f1")
+        revoked = _token(alice, "3", family="f2")
+        expired = _token(alice, "4", family="f3", expires=_NOW - timedelta(days=1))
+        for record in (rotated, current, revoked, expired):
+            reference.add_refresh_token(record)
+        reference.use_refresh_token(rotated.token_hash, _USED)
+        reference.revoke_refresh_tokens(family_id="f2")
+        exported = list(reference.export_refresh_tokens())
+
+        for record in exported:
+            backend.import_refresh_token(record)
+
+        assert list(backend.export_refresh_tokens()) == exported
+        for record in exported:
+            assert backend.get_refresh_token(record.token_hash) == record
+        # They go on behaving as they did: a used or revoked token cannot be used again.
+        assert backend.use_refresh_token(rotated.token_hash, _NOW) is False
+        assert backend.use_refresh_token(revoked.token_hash, _NOW) is False
+        assert backend.use_refresh_token(current.token_hash, _NOW) is True
+        assert backend.purge_refresh_tokens(_NOW) == 1
+        assert backend.get_refresh_token(expired.token_hash) is None
+
+    def test_exported_refresh_tokens_import_unchanged_into_a_fresh_backend(
+        self, backend: UserBackend
+    ) -> None:
+        alice = backend.create_user(make_user("alice"), None)
+        rotated, current = _token(alice, "1", family="f1"), _token(alice, "2", family="f1")
+        backend.add_refresh_token(rotated)
+        backend.add_refresh_token(current)
+        backend.use_refresh_token(rotated.token_hash, _USED)
+        backend.revoke_refresh_tokens(user_id=alice.id)
+        fresh = MemoryUserBackend()
+        fresh.create_user(alice, None)
+
+        for record in backend.export_refresh_tokens(page_size=1):
+            fresh.import_refresh_token(record)
+
+        assert list(fresh.export_refresh_tokens()) == list(backend.export_refresh_tokens())
+
+    def test_import_refresh_token_refuses_a_taken_hash(self, backend: UserBackend) -> None:
+        alice = backend.create_user(make_user("alice"), None)
+        record = _token(alice, "1", family="f1")
+        backend.import_refresh_token(record)
+        with pytest.raises(Conflict):
+            backend.import_refresh_token(record.model_copy(update={"revoked": True}))
+        assert list(backend.export_refresh_tokens()) == [record]
+
+    def test_import_refresh_token_needs_its_user(self, backend: UserBackend) -> None:
+        with pytest.raises(NotFound):
+            backend.import_refresh_token(_token(make_user("ghost"), "1", family="f1"))
+        assert list(backend.export_refresh_tokens()) == []
+
+    def test_deleting_a_user_takes_their_tokens_out_of_the_export(
+        self, backend: UserBackend
+    ) -> None:
+        alice = backend.create_user(make_user("alice"), None)
+        bob = backend.create_user(make_user("bob"), None)
+        backend.add_api_token(_api_token(alice, "hers"), _hash("hers"))
+        kept = _api_token(bob, "his")
+        backend.add_api_token(kept, _hash("his"))
+        backend.add_refresh_token(_token(alice, "1", family="f1"))
+        his_session = _token(bob, "2", family="f2")
+        backend.add_refresh_token(his_session)
+        backend.delete_user(alice.id)
+        assert list(backend.export_api_tokens()) == [(kept, _hash("his"))]
+        assert list(backend.export_refresh_tokens()) == [his_session]
+
 
 _NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+# Microseconds included: every one must survive a round trip.
+_USED = _NOW - timedelta(minutes=5, microseconds=123457)
+_LATER = _NOW + timedelta(days=90, microseconds=654321)
+
+
+def _hash(seed: str) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def _api_token(
+    user: User,
+    name: str,
+    *,
+    scopes: tuple[Scope, ...] = ("read",),
+    expires_at: datetime | None = None,
+) -> ApiToken:
+    """A new API token (ids increase in call order, so export order is creation order)."""
+    return ApiToken(
+        id=encode_id(new_id()),
+        user_id=user.id,
+        name=name,
+        scopes=scopes,
+        created_at=_NOW - timedelta(days=1, microseconds=1),
+        expires_at=expires_at,
+    )
 
 
 def _token(

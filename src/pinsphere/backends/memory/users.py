@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
+from collections.abc import Iterator
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -12,6 +14,7 @@ from pinsphere.backends.base import (
     UserBackend,
     UserCapabilities,
     UserChanges,
+    keyset_stream,
 )
 from pinsphere.backends.memory import InMemory
 from pinsphere.errors import Conflict, InvalidInput, NotFound
@@ -220,6 +223,65 @@ class MemoryUserBackend(InMemory, UserBackend):
                 return False
             del self._api_tokens[token_id]
             return True
+
+    # -- moving records to another backend --------------------------------------------------
+
+    def export_api_tokens(self, *, page_size: int = 500) -> Iterator[tuple[ApiToken, str]]:
+        """Every API token with its digest, by ascending id.
+
+        Raises:
+            InvalidInput: ``page_size`` is below 1.
+        """
+        return keyset_stream(self._api_token_page, lambda record: record[0].id, page_size)
+
+    def _api_token_page(self, after: str | None, limit: int) -> list[tuple[ApiToken, str]]:
+        with self._lock:
+            ids = heapq.nsmallest(
+                limit, (i for i in self._api_tokens if after is None or i > after)
+            )
+            return [self._api_tokens[token_id] for token_id in ids]
+
+    def import_api_token(self, token: ApiToken, token_hash: str) -> None:
+        """Store an API token exactly as exported elsewhere (``last_used_at`` included).
+
+        Raises:
+            Conflict: A token with this id or digest exists.
+            NotFound: The user does not exist.
+        """
+        with self._lock:
+            if token.user_id not in self._users:
+                raise NotFound("no such user")
+            if token.id in self._api_tokens or any(
+                stored_hash == token_hash for _, stored_hash in self._api_tokens.values()
+            ):
+                raise Conflict("an API token with this id or digest exists already")
+            self._api_tokens[token.id] = (token, token_hash)
+
+    def export_refresh_tokens(self, *, page_size: int = 500) -> Iterator[RefreshTokenRecord]:
+        """Every refresh token, by ascending hash.
+
+        Raises:
+            InvalidInput: ``page_size`` is below 1.
+        """
+        return keyset_stream(self._refresh_page, lambda record: record.token_hash, page_size)
+
+    def _refresh_page(self, after: str | None, limit: int) -> list[RefreshTokenRecord]:
+        with self._lock:
+            hashes = heapq.nsmallest(
+                limit, (h for h in self._refresh if after is None or h > after)
+            )
+            return [self._refresh[token_hash] for token_hash in hashes]
+
+    def import_refresh_token(self, record: RefreshTokenRecord) -> None:
+        """Store a refresh token exactly as exported elsewhere (used, revoked or not).
+
+        :meth:`add_refresh_token` already stores every field of the record it is given.
+
+        Raises:
+            Conflict: A token with this hash exists.
+            NotFound: The user does not exist.
+        """
+        self.add_refresh_token(record)
 
     # -- helpers (called with the lock held) ------------------------------------------------
 

@@ -3,11 +3,13 @@ digests, deleted with their user by the foreign key."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from pinsphere.backends.base import keyset_stream
 from pinsphere.backends.sql.engine import Database
 from pinsphere.backends.sql.rows import to_utc
 from pinsphere.backends.sql.tables import users, users_schema
@@ -70,6 +72,42 @@ class ApiTokenTable:
             ):
                 raise NotFound("no such user")
             conn.execute(api_tokens.insert().values(token_hash=token_hash, **values))
+
+    def import_(self, token: ApiToken, token_hash: str) -> None:
+        """Insert an exported token with every part of its state.
+
+        Raises:
+            Conflict: A token with this id or digest exists (the table's unique keys).
+            NotFound: The user does not exist.
+        """
+        values: dict[str, Any] = token.model_dump()
+        values["scopes"] = " ".join(token.scopes)
+        for name in ("created_at", "expires_at", "last_used_at"):
+            if values[name] is not None:
+                values[name] = to_utc(values[name])
+        with self._db.write("an API token with this id or digest exists already") as conn:
+            if (
+                conn.execute(sa.select(users.c.id).where(users.c.id == token.user_id)).first()
+                is None
+            ):
+                raise NotFound("no such user")
+            conn.execute(api_tokens.insert().values(token_hash=token_hash, **values))
+
+    def export(self, page_size: int) -> Iterator[tuple[ApiToken, str]]:
+        """Every token with its digest, in keyset pages by id.
+
+        Raises:
+            InvalidInput: ``page_size`` is below 1.
+        """
+        return keyset_stream(self._page, lambda record: record[0].id, page_size)
+
+    def _page(self, after: str | None, limit: int) -> list[tuple[ApiToken, str]]:
+        statement = sa.select(api_tokens).order_by(api_tokens.c.id).limit(limit)
+        if after is not None:
+            statement = statement.where(api_tokens.c.id > after)
+        with self._db.read() as conn:
+            rows = conn.execute(statement).mappings().all()
+        return [(_token(row), row["token_hash"]) for row in rows]
 
     def find(self, token_hash: str) -> ApiToken | None:
         """The token with this digest."""

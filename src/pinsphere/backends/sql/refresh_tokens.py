@@ -7,12 +7,13 @@ one wins — the database decides, not the process.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from pinsphere.backends.base import RefreshTokenRecord
+from pinsphere.backends.base import RefreshTokenRecord, keyset_stream
 from pinsphere.backends.sql.engine import Database
 from pinsphere.backends.sql.rows import to_utc
 from pinsphere.backends.sql.tables import users, users_schema
@@ -77,6 +78,39 @@ class RefreshTokenTable:
             if exists is None:
                 raise NotFound("no such user")
             conn.execute(refresh_tokens.insert().values(values))
+
+    def import_(self, record: RefreshTokenRecord) -> None:
+        """Insert an exported token with its state (used, revoked).
+
+        Raises:
+            Conflict: The hash exists already.
+            NotFound: The user does not exist.
+        """
+        values: dict[str, Any] = record.model_dump()
+        for name in ("created_at", "expires_at", "used_at"):
+            if values[name] is not None:
+                values[name] = to_utc(values[name])
+        with self._db.write("the refresh token exists already") as conn:
+            exists = conn.execute(sa.select(users.c.id).where(users.c.id == record.user_id)).first()
+            if exists is None:
+                raise NotFound("no such user")
+            conn.execute(refresh_tokens.insert().values(values))
+
+    def export(self, page_size: int) -> Iterator[RefreshTokenRecord]:
+        """Every token, in keyset pages by hash.
+
+        Raises:
+            InvalidInput: ``page_size`` is below 1.
+        """
+        return keyset_stream(self._page, lambda record: record.token_hash, page_size)
+
+    def _page(self, after: str | None, limit: int) -> list[RefreshTokenRecord]:
+        statement = sa.select(refresh_tokens).order_by(refresh_tokens.c.token_hash).limit(limit)
+        if after is not None:
+            statement = statement.where(refresh_tokens.c.token_hash > after)
+        with self._db.read() as conn:
+            rows = conn.execute(statement).mappings().all()
+        return [_record(row) for row in rows]
 
     def get(self, token_hash: str) -> RefreshTokenRecord | None:
         """The token with this hash, or ``None``."""

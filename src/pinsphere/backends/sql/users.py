@@ -7,6 +7,7 @@ race to create it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, ClassVar, cast
 
@@ -210,3 +211,37 @@ class SQLUserBackend(SQLConnected, UserBackend):
     def delete_api_token(self, token_id: str, user_id: str) -> bool:
         """Delete one of a user's tokens."""
         return self._api_tokens.delete(token_id, user_id)
+
+    def export_api_tokens(self, *, page_size: int = 500) -> Iterable[tuple[ApiToken, str]]:
+        """Every API token with its digest, in keyset pages by id.
+
+        Raises:
+            InvalidInput: ``page_size`` is below 1.
+        """
+        return self._api_tokens.export(page_size)
+
+    def import_api_token(self, token: ApiToken, token_hash: str) -> None:
+        """Store an API token exactly as exported elsewhere (``last_used_at`` included).
+
+        Raises:
+            Conflict: A token with this id or digest exists.
+            NotFound: The user does not exist.
+        """
+        self._api_tokens.import_(token, token_hash)
+
+    def export_refresh_tokens(self, *, page_size: int = 500) -> Iterable[RefreshTokenRecord]:
+        """Every refresh token, in keyset pages by hash.
+
+        Raises:
+            InvalidInput: ``page_size`` is below 1.
+        """
+        return self._refresh.export(page_size)
+
+    def import_refresh_token(self, record: RefreshTokenRecord) -> None:
+        """Store a refresh token exactly as exported elsewhere (used, revoked or not).
+
+        Raises:
+            Conflict: A token with this hash exists.
+            NotFound: The user does not exist.
+        """
+        self._refresh.import_(record)
