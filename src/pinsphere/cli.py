@@ -264,7 +264,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, reload: bool) 
     """Serve the store as a REST API (needs the http extra).
 
     Settings of the service come from PINSPHERE_* variables (see pinsphere_http.HTTPSettings);
-    with an embedded store a token signing key is generated next to it on first start.
+    with an embedded store a token signing key is generated next to it on first start. With
+    several workers, set PINSPHERE_THROTTLE_URL (Redis) so that they share the sign-in limits.
     """
     import importlib.util
     import os
@@ -297,6 +298,19 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, reload: bool) 
             raise click.ClickException(
                 "several workers must sign tokens with one key: set PINSPHERE_SECRET_KEY"
             )
+    throttle_url = os.environ.get("PINSPHERE_THROTTLE_URL")
+    if throttle_url and importlib.util.find_spec("redis") is None:
+        # Said once here rather than by every worker as it starts.
+        raise click.ClickException(
+            "PINSPHERE_THROTTLE_URL needs the redis extra: pip install 'pinsphere[redis]'"
+        )
+    if workers > 1 and not throttle_url:
+        click.echo(
+            f"warning: each of the {workers} workers counts sign-in attempts on its own, so "
+            f"the limits allow {workers} times as many; set PINSPHERE_THROTTLE_URL=redis://... "
+            "to share them",
+            err=True,
+        )
     # Each worker opens the store itself from the environment (an app factory per process).
     os.environ.update(environment)
     # Opening here also creates or upgrades the schema once, before workers could race to.
@@ -347,8 +361,8 @@ def migrate(
     """Copy the whole store (the global options name it) into another set of backends.
 
     Every blob is verified by its sha256 while it streams. Run it again after an
-    interruption: what the new store has already is skipped. Public links, refresh tokens
-    and API tokens are not copied (only their digests are stored).
+    interruption: what the new store has already is skipped. Public links, API tokens and
+    refresh tokens are copied with their digests, so they keep working unchanged.
     """
     from pinsphere.migrate import migrate_store
     from pinsphere.opening import resolve_urls

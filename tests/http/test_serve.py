@@ -129,3 +129,46 @@ def test_several_workers_need_a_shared_key(monkeypatch: pytest.MonkeyPatch) -> N
     result = CliRunner().invoke(cli, [*stores, "serve", "--workers", "2"])
     assert result.exit_code == 1
     assert "PINSPHERE_SECRET_KEY" in result.output
+
+
+def _serve_memory_store(monkeypatch: pytest.MonkeyPatch, *arguments: str) -> tuple[int, str]:
+    """Run ``serve`` over memory backends with uvicorn stubbed out; its exit code and output."""
+    import uvicorn
+    from click.testing import CliRunner
+
+    from pinsphere.cli import cli
+
+    monkeypatch.setenv("PINSPHERE_SECRET_KEY", "a-key-long-enough-for-several-workers-0123")
+    for name in ("PINSPHERE_METADATA_URL", "PINSPHERE_USERS_URL", "PINSPHERE_BLOBS_URL"):
+        monkeypatch.setenv(name, "memory://")  # restored afterwards, whatever serve sets
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    stores = ["--metadata", "memory://", "--users", "memory://", "--blobs", "memory://"]
+    result = CliRunner().invoke(cli, [*stores, "serve", *arguments])
+    return result.exit_code, result.output
+
+
+def test_several_workers_without_a_shared_throttle_are_warned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PINSPHERE_THROTTLE_URL", raising=False)
+    code, output = _serve_memory_store(monkeypatch, "--workers", "3")
+    assert code == 0
+    assert "3 times as many" in output
+    assert "PINSPHERE_THROTTLE_URL" in output
+    code, output = _serve_memory_store(monkeypatch)
+    assert code == 0
+    assert "PINSPHERE_THROTTLE_URL" not in output
+    monkeypatch.setenv("PINSPHERE_THROTTLE_URL", "redis://127.0.0.1:6379/0")
+    code, output = _serve_memory_store(monkeypatch, "--workers", "3")
+    assert code == 0
+    assert "PINSPHERE_THROTTLE_URL" not in output
+
+
+def test_a_redis_throttle_without_the_redis_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PINSPHERE_THROTTLE_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setitem(sys.modules, "redis", None)  # makes it look not installed
+    code, output = _serve_memory_store(monkeypatch, "--workers", "2")
+    assert code == 1
+    assert "pip install 'pinsphere[redis]'" in output
