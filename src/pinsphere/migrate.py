@@ -14,19 +14,30 @@ permission-checked, re-validated or written to the audit trail twice):
   layout into a fresh one converts it;
 * derived blobs (anything outside ``originals/``, such as thumbnails), streamed, their byte
   count checked; not the layout marker, since the target has its own;
-* the audit trail.
+* the audit trail;
+* public links, API tokens and refresh tokens, each with its whole state: use count,
+  expiry, revocation, password hash, last use, whether a refresh token was rotated. Only
+  a secret's SHA-256 is stored (:func:`pinsphere.tokens.digest`), and that digest is all
+  the target needs to find the record again, so every shared link, every script's API
+  token and every signed-in session goes on working against the new store unchanged.
+  Links are copied after the pins and boards they show, tokens after their users; a link
+  whose pin was left out (its blob did not match), or a token whose user could not be
+  copied, is left out too and reported as an error.
 
-What is not, and why (each is counted in the report):
-
-* public links: the backend interface stores a link's token only as a digest and offers no
-  way to read it back, so a copied link could never be opened; they must be made again;
-* refresh tokens and API tokens: they are stored as digests too, and signing in again (or
-  making a new API token) replaces them.
+What may not be: links and tokens are read with the backends' ``export_*`` methods and
+written with their ``import_*`` methods, which a backend written before them may lack
+(the default raises :class:`~pinsphere.errors.Unsupported`). That kind is then reported
+once in ``not_migrated``, with the reason and what to do (make the links or API tokens
+again; sessions end, and their users sign in again), and whatever the source exported of
+it is counted as left out.
 
 Resuming: whatever the target already has is skipped — a user or board with the same id, a
-pin with the same id whose blob is present with the right size, a blob of the right size —
-so running the migration again after an interruption continues where it stopped. Pins are
-read in keyset pages of creation order; memory holds one page, the list of boards (for board
+pin with the same id whose blob is present with the right size, a blob of the right size, a
+link or API token with the same id and digest, a refresh token with the same digest — so
+running the migration again after an interruption continues where it stopped. A record
+the target has is left as it is: a use, revocation or rotation in the source after it was
+copied is not carried over, so stop using the source before the last run. Pins, links and
+tokens are read in keyset pages; memory holds one page, the list of boards (for board
 names) and one chunk of one blob, never the whole store.
 
 A blob copied before an interruption but whose pin was not yet recorded stays in the target
@@ -38,16 +49,16 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeVar
 
-from pinsphere.backends.base import BlobBackend, MetadataBackend
-from pinsphere.errors import Conflict, InvalidInput, NotFound, PinsphereError
+from pinsphere.backends.base import BlobBackend, MetadataBackend, RefreshTokenRecord
+from pinsphere.errors import Conflict, InvalidInput, NotFound, PinsphereError, Unsupported
 from pinsphere.layout import ORIGINALS_PREFIX
 from pinsphere.layout_marker import LAYOUT_MARKER_KEY
-from pinsphere.models import AuditEvent, Board, Pin, TargetKind
+from pinsphere.models import ApiToken, AuditEvent, Board, Link, Pin, TargetKind
 from pinsphere.policy import AccessRule
 from pinsphere.query import Query
 from pinsphere.store import PinStore
@@ -64,17 +75,23 @@ __all__ = [
     "migrate_store",
 ]
 
-Stage = Literal["users", "boards", "pins", "derived", "audit"]
+Stage = Literal[
+    "users", "boards", "pins", "derived", "audit", "links", "api_tokens", "refresh_tokens"
+]
 """The steps of a migration, in the order they run."""
+
+RecordT = TypeVar("RecordT")
 
 _EVERYTHING = AccessRule(everything=True)
 # Digests of blobs copied lately: pins sharing bytes are usually close in time, and a copy
 # known to be there needs one HEAD rather than a second upload.
 _RECENT_DIGESTS = 4096
-_LINKS_REASON = (
-    "a link's token is stored only as a digest that the backend interface cannot read back; "
-    "make the link again on the new store"
-)
+# What a holder of links or tokens that could not be copied must do on the new store.
+_REMEDIES: dict[Stage, str] = {
+    "links": "make them again on the new store",
+    "api_tokens": "their owners make new ones on the new store",
+    "refresh_tokens": "their users sign in again on the new store",
+}
 
 
 @dataclass(frozen=True)
@@ -99,8 +116,10 @@ class MigrationProblem:
     """Something that was not copied.
 
     Attributes:
-        kind: ``user``, ``board``, ``pin``, ``blob``, ``share`` or ``link``.
-        id: Its id (a blob's key).
+        kind: ``user``, ``board``, ``pin``, ``blob``, ``share``, ``link``, ``api_token`` or
+            ``refresh_token``.
+        id: Its id (a blob's key, a refresh token's digest), or ``*`` for every record of
+            its kind.
         reason: Why.
     """
 
@@ -115,16 +134,22 @@ class MigrationReport:
 
     Attributes:
         copied: How many of each kind were copied (``users``, ``boards``, ``pins``,
-            ``blobs``, ``derived_blobs``, ``shares``, ``audit_events``).
+            ``blobs``, ``derived_blobs``, ``shares``, ``audit_events``, ``links``,
+            ``api_tokens``, ``refresh_tokens``).
         skipped: How many of each kind the target had already.
+        left_out: How many links and tokens were not copied: those a backend cannot export
+            or import (see ``not_migrated``) and those that failed (see ``errors``).
         bytes_copied: Blob bytes copied.
-        errors: What failed (a corrupt or missing source blob, a conflicting user...).
-        not_migrated: What cannot be copied by design (public links), with the reason.
+        errors: What failed (a corrupt or missing source blob, a conflicting user, a link
+            whose pin was left out...).
+        not_migrated: Kinds of records a backend cannot export or import, one entry per
+            kind (id ``*``) with the reason.
         seconds: How long it took.
     """
 
     copied: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)
     bytes_copied: int = 0
     errors: list[MigrationProblem] = field(default_factory=list)
     not_migrated: list[MigrationProblem] = field(default_factory=list)
@@ -143,17 +168,35 @@ class MigrationReport:
         """Add to the skipped count of ``kind``."""
         self.skipped[kind] = self.skipped.get(kind, 0) + count
 
+    def count_left_out(self, kind: str, count: int = 1) -> None:
+        """Add to the left-out count of ``kind``."""
+        self.left_out[kind] = self.left_out.get(kind, 0) + count
+
     def summary(self) -> str:
         """The report as a few lines of text."""
-        kinds = ("users", "boards", "pins", "blobs", "derived_blobs", "shares", "audit_events")
-        lines = [
-            f"{kind.replace('_', ' ')}: {self.copied.get(kind, 0)} copied, "
-            f"{self.skipped.get(kind, 0)} already there"
-            for kind in kinds
-        ]
+        kinds = (
+            "users",
+            "boards",
+            "pins",
+            "blobs",
+            "derived_blobs",
+            "shares",
+            "audit_events",
+            "links",
+            "api_tokens",
+            "refresh_tokens",
+        )
+        lines = []
+        for kind in kinds:
+            line = (
+                f"{kind.replace('_', ' ')}: {self.copied.get(kind, 0)} copied, "
+                f"{self.skipped.get(kind, 0)} already there"
+            )
+            if self.left_out.get(kind):
+                line += f", {self.left_out[kind]} left out"
+            lines.append(line)
         lines.append(f"bytes copied: {self.bytes_copied} in {self.seconds:.1f} s")
-        if self.not_migrated:
-            lines.append(f"not migrated: {len(self.not_migrated)} ({self.not_migrated[0].reason})")
+        lines.extend(f"not migrated: {problem.reason}" for problem in self.not_migrated)
         lines.append(f"errors: {len(self.errors)}")
         lines.extend(f"  {p.kind} {p.id}: {p.reason}" for p in self.errors[:50])
         if len(self.errors) > 50:
@@ -252,6 +295,11 @@ class _Migration:
         self.chunk_size = chunk_size
         self.jobs = jobs
         self.report = MigrationReport()
+        # What could not be copied (only failures: few), so that the links and tokens that
+        # depend on it are reported with the reason rather than as a bare "not found".
+        self.users_left_out: set[str] = set()
+        self.boards_left_out: set[str] = set()
+        self.pins_left_out: set[str] = set()
         self.boards_by_key: dict[str, list[Board]] = {}
         self.recent: dict[str, None] = {}  # insertion-ordered: the oldest goes first
         self.recent_lock = threading.Lock()
@@ -278,6 +326,7 @@ class _Migration:
                         target.create_user(user, source.get_password_hash(user.id))
                     except Conflict as exc:
                         self.problem("user", user.id, f"{user.username}: {exc}")
+                        self.users_left_out.add(user.id)
                     else:
                         self.report.count_copied("users")
             done += len(page)
@@ -298,6 +347,7 @@ class _Migration:
                     target.create_board(board)
                 except Conflict as exc:
                     self.problem("board", board.id, f"{board.owner}/{board.name}: {exc}")
+                    self.boards_left_out.add(board.id)
                     continue
                 self.report.count_copied("boards")
             self.shares("board", board.id)
@@ -406,6 +456,7 @@ class _Migration:
         """Record a blob's outcome; whether the pin may go in."""
         if isinstance(outcome, str):
             self.problem("blob", self.source.layout.key(pin.media.sha256), outcome)
+            self.pins_left_out.add(pin.id)
             return False
         if outcome.created:
             self.report.count_copied("blobs")
@@ -429,6 +480,7 @@ class _Migration:
                     self.target.metadata.insert_pins([entry])
                 except (Conflict, NotFound) as exc:
                     self.problem("pin", entry[0].id, str(exc))
+                    self.pins_left_out.add(entry[0].id)
                 else:
                     inserted.append(entry[0].id)
             self.report.count_copied("pins", len(inserted))
@@ -512,7 +564,7 @@ class _Migration:
         except (BlobMismatchError, NotFound) as exc:
             return f"changed or removed while copying ({exc})"
 
-    # -- audit trail and links --------------------------------------------------------------
+    # -- audit trail ------------------------------------------------------------------------
 
     def audit(self) -> None:
         # Both trails are read newest first, side by side: an event is copied when the
@@ -533,9 +585,139 @@ class _Migration:
                 self.tell("audit", done, None)
         self.tell("audit", done, None)
 
+    # -- links and tokens -------------------------------------------------------------------
+
     def links(self) -> None:
-        for link in self.source.metadata.list_links():
-            self.report.not_migrated.append(MigrationProblem("link", link.id, _LINKS_REASON))
+        self._records(
+            "links",
+            "link",
+            lambda: self.source.metadata.export_links(page_size=self.page_size),
+            self._link,
+        )
+
+    def api_tokens(self) -> None:
+        self._records(
+            "api_tokens",
+            "api_token",
+            lambda: self.source.user_backend.export_api_tokens(page_size=self.page_size),
+            self._api_token,
+        )
+
+    def refresh_tokens(self) -> None:
+        self._records(
+            "refresh_tokens",
+            "refresh_token",
+            lambda: self.source.user_backend.export_refresh_tokens(page_size=self.page_size),
+            self._refresh_token,
+        )
+
+    def _records(
+        self,
+        stage: Stage,
+        kind: str,
+        export: Callable[[], Iterable[RecordT]],
+        copy: Callable[[RecordT], None],
+    ) -> None:
+        """Copy each record the source exports with ``copy``, which counts what it did.
+
+        A source that cannot export the kind, or a target that cannot import it, is noted
+        once in ``not_migrated``; what the source exported is then counted as left out.
+        """
+        done = 0
+        cannot_import = False
+        try:
+            for record in export():
+                if not cannot_import:
+                    try:
+                        copy(record)
+                    except Unsupported as exc:
+                        cannot_import = True
+                        self._not_migrated(stage, kind, f"the new store cannot import them: {exc}")
+                if cannot_import:
+                    self.report.count_left_out(stage)
+                done += 1
+                if done % self.page_size == 0:
+                    self.tell(stage, done, None)
+        except Unsupported as exc:
+            self._not_migrated(stage, kind, f"the source store cannot export them: {exc}")
+        self.tell(stage, done, None)
+
+    def _not_migrated(self, stage: Stage, kind: str, why: str) -> None:
+        reason = f"{stage.replace('_', ' ')}: {why}; {_REMEDIES[stage]}"
+        self.report.not_migrated.append(MigrationProblem(kind, "*", reason))
+
+    def _left_out(self, stage: Stage, kind: str, item_id: str, reason: str) -> None:
+        self.problem(kind, item_id, reason)
+        self.report.count_left_out(stage)
+
+    def _link(self, record: tuple[Link, str, str | None]) -> None:
+        link, token_hash, password_hash = record
+        target = self.target.metadata
+        found = target.find_link(token_hash)
+        if found is not None:
+            if found[0].id == link.id:
+                self.report.count_skipped("links")
+            else:
+                self._left_out("links", "link", link.id, "another link has its token")
+            return
+        left_out = self.pins_left_out if link.target_kind == "pin" else self.boards_left_out
+        if link.target_id in left_out:
+            reason = f"its {link.target_kind} {link.target_id} was not copied"
+            self._left_out("links", "link", link.id, reason)
+            return
+        try:
+            target.import_link(link, token_hash, password_hash)
+        except Conflict:
+            self._left_out("links", "link", link.id, "another link has its id")
+        except NotFound:
+            reason = f"its {link.target_kind} {link.target_id} is not in the new store"
+            self._left_out("links", "link", link.id, reason)
+        else:
+            self.report.count_copied("links")
+
+    def _api_token(self, record: tuple[ApiToken, str]) -> None:
+        token, token_hash = record
+        target = self.target.user_backend
+        found = target.find_api_token(token_hash)
+        if found is not None:
+            if found.id == token.id:
+                self.report.count_skipped("api_tokens")
+            else:
+                self._left_out("api_tokens", "api_token", token.id, "another token has its digest")
+            return
+        if token.user_id in self.users_left_out:
+            reason = f"its user {token.user_id} was not copied"
+            self._left_out("api_tokens", "api_token", token.id, reason)
+            return
+        try:
+            target.import_api_token(token, token_hash)
+        except Conflict:
+            self._left_out("api_tokens", "api_token", token.id, "another token has its id")
+        except NotFound:
+            reason = f"its user {token.user_id} is not in the new store"
+            self._left_out("api_tokens", "api_token", token.id, reason)
+        else:
+            self.report.count_copied("api_tokens")
+
+    def _refresh_token(self, record: RefreshTokenRecord) -> None:
+        target = self.target.user_backend
+        if target.get_refresh_token(record.token_hash) is not None:
+            self.report.count_skipped("refresh_tokens")
+            return
+        if record.user_id in self.users_left_out:
+            reason = f"its user {record.user_id} was not copied"
+            self._left_out("refresh_tokens", "refresh_token", record.token_hash, reason)
+            return
+        try:
+            target.import_refresh_token(record)
+        except Conflict:
+            # Its digest is the record's key: the new store got it since it was looked up.
+            self.report.count_skipped("refresh_tokens")
+        except NotFound:
+            reason = f"its user {record.user_id} is not in the new store"
+            self._left_out("refresh_tokens", "refresh_token", record.token_hash, reason)
+        else:
+            self.report.count_copied("refresh_tokens")
 
 
 def _batches(items: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -575,9 +757,10 @@ def migrate_store(
     Args:
         source: The store to copy.
         target: The store to fill (empty, or a previous partial copy of ``source``).
-        progress: Called after each page of users and pins, each board and derived blob;
-            whatever it raises stops the migration (and propagates) after a consistent step.
-        page_size: Users, pins and audit events read per request.
+        progress: Called after each page of users, pins, audit events, links and tokens,
+            and each board and derived blob; whatever it raises stops the migration (and
+            propagates) after a consistent step.
+        page_size: Users, pins, audit events, links and tokens read per request.
         chunk_size: Bytes per read when streaming blobs.
         jobs: Blobs copied at once (each holds at most one chunk, plus what the target's
             writer buffers: up to one block for S3). Metadata is written from one thread.
@@ -602,5 +785,7 @@ def migrate_store(
         run.derived()
     run.audit()
     run.links()
+    run.api_tokens()
+    run.refresh_tokens()
     run.report.seconds = time.perf_counter() - started
     return run.report
