@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import boto3
+import mongomock
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -619,6 +620,35 @@ def test_links_and_tokens_a_source_cannot_export_are_explained() -> None:
     assert all("the source store cannot export them" in p.reason for p in report.not_migrated)
     assert "MetadataWithoutExports cannot export public links" in report.not_migrated[0].reason
     assert target.metadata.list_links() == []
+
+
+def test_links_moved_to_mongodb_keep_their_uses_password_and_revocation() -> None:
+    from pinsphere.backends.mongo.metadata import MongoMetadataBackend
+
+    source = store_on(MemoryMetadataBackend(), MemoryUserBackend())
+    me = source.as_user(source.users.create("alice", password="alice-password"))
+    pin = me.upload(image(1), title="shared")
+    limited = me.create_link(pin.id, max_uses=2)
+    source.open_link(limited.token)
+    locked = me.create_link(pin.id, password=LINK_PASSWORD)
+    revoked = me.create_link(pin.id)
+    me.revoke_link(revoked.id)
+    mongo = MongoMetadataBackend(mongomock.MongoClient(), database=f"t{uuid.uuid4().hex[:12]}")
+    target = store_on(mongo, MemoryUserBackend())
+
+    report = migrate_store(source, target)
+
+    assert report.ok, report.summary()
+    assert report.copied["links"] == 3
+    assert list(mongo.export_links()) == list(source.metadata.export_links())
+    assert target.open_link(limited.token).get(pin.id).title == "shared"
+    with pytest.raises(errors.NotFound):
+        target.open_link(limited.token)  # its second and last use was taken above
+    with pytest.raises(errors.AuthenticationError):
+        target.open_link(locked.token, password="wrong")
+    assert target.open_link(locked.token, password=LINK_PASSWORD).link.id == locked.id
+    with pytest.raises(errors.NotFound):
+        target.open_link(revoked.token)
 
 
 def test_the_default_export_and_import_methods_raise_unsupported() -> None:

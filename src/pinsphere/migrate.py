@@ -137,23 +137,24 @@ class MigrationReport:
             ``blobs``, ``derived_blobs``, ``shares``, ``audit_events``, ``links``,
             ``api_tokens``, ``refresh_tokens``).
         skipped: How many of each kind the target had already.
-        left_out: How many links and tokens were not copied: those a backend cannot export
-            or import (see ``not_migrated``) and those that failed (see ``errors``).
         bytes_copied: Blob bytes copied.
         errors: What failed (a corrupt or missing source blob, a conflicting user, a link
             whose pin was left out...).
         not_migrated: Kinds of records a backend cannot export or import, one entry per
             kind (id ``*``) with the reason.
         seconds: How long it took.
+        left_out: How many links and tokens were not copied: those a backend cannot export
+            or import (see ``not_migrated``) and those that failed (see ``errors``).
     """
 
     copied: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
-    left_out: dict[str, int] = field(default_factory=dict)
     bytes_copied: int = 0
     errors: list[MigrationProblem] = field(default_factory=list)
     not_migrated: list[MigrationProblem] = field(default_factory=list)
     seconds: float = 0.0
+    # Last, so that the fields before it keep their positions.
+    left_out: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
