@@ -74,13 +74,17 @@ def _problem(url: str) -> str | None:
     return _reachable[url]
 
 
-def require_postgres(url: str) -> None:
-    problem = _problem(url)
+def _require(service: str, problem: str | None) -> None:
+    """Skip for ``problem`` locally; under CI the tests of ``service`` must run: fail."""
     if problem is None:
         return
     if os.environ.get("CI"):
-        pytest.fail(f"{problem} (CI is set, so the PostgreSQL tests must run)")
+        pytest.fail(f"{problem} (CI is set, so the {service} tests must run)")
     pytest.skip(problem)
+
+
+def require_postgres(url: str) -> None:
+    _require("PostgreSQL", _problem(url))
 
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -106,12 +110,7 @@ def _redis_problem(url: str) -> str | None:
 
 
 def require_redis(url: str) -> None:
-    problem = _redis_problem(url)
-    if problem is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{problem} (CI is set, so the Redis tests must run)")
-    pytest.skip(problem)
+    _require("Redis", _redis_problem(url))
 
 
 def start_moto(port: int = 0) -> ThreadedMotoServer:

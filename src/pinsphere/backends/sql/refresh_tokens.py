@@ -70,14 +70,8 @@ class RefreshTokenTable:
             Conflict: The hash exists already (from the primary key).
             NotFound: The user does not exist.
         """
-        values: dict[str, Any] = record.model_dump()
-        for name in ("created_at", "expires_at"):
-            values[name] = to_utc(values[name])
-        with self._db.write("the refresh token exists already") as conn:
-            exists = conn.execute(sa.select(users.c.id).where(users.c.id == record.user_id)).first()
-            if exists is None:
-                raise NotFound("no such user")
-            conn.execute(refresh_tokens.insert().values(values))
+        # A new token is an exported one that was never used: one insert serves both.
+        self.import_(record)
 
     def import_(self, record: RefreshTokenRecord) -> None:
         """Insert an exported token with its state (used, revoked).
