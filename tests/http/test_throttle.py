@@ -535,6 +535,16 @@ def _unique_address() -> str:
     return f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
 
 
+def _clients(apps: list[Any], address: str) -> list[httpx.AsyncClient]:
+    """One client per app (worker), all calling from ``address``."""
+    return [
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=(address, 4000)), base_url="http://t"
+        )
+        for app in apps
+    ]
+
+
 @pytest.mark.anyio
 async def test_the_sign_in_limit_holds_across_two_workers(store: pinsphere.PinStore) -> None:
     require_redis(redis_url())
@@ -542,12 +552,7 @@ async def test_the_sign_in_limit_holds_across_two_workers(store: pinsphere.PinSt
     store.users.create(name, password="right-password")
     address = _unique_address()
     workers = [create_app(store, _redis_settings(login_failures_per_user=4)) for _ in range(2)]
-    clients = [
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app, client=(address, 4000)), base_url="http://t"
-        )
-        for app in workers
-    ]
+    clients = _clients(workers, address)
     wrong = {"username": name, "password": "wrong-password"}
     try:
         statuses = [
@@ -580,12 +585,7 @@ async def test_wrong_passwords_sent_together_never_pass_the_limit(
     store.users.create(name, password="right-password")
     address = _unique_address()
     workers = [create_app(store, settings) for _ in range(2 if shared else 1)]
-    clients = [
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app, client=(address, 4000)), base_url="http://t"
-        )
-        for app in workers
-    ]
+    clients = _clients(workers, address)
     wrong = {"username": name, "password": "wrong-password"}
     try:
         # Each sign-in checks the password in a worker thread, so these are in flight
