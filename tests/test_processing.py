@@ -329,3 +329,46 @@ def test_the_process_command_derives_pins_a_stopped_process_left_pending(
     assert again.output == "0 pins ready\n"
     refused = runner.invoke(cli, ["--data", data, "process", "--limit", "0"])
     assert refused.exit_code == 2
+
+
+def test_a_failed_derivation_leaves_the_files_another_run_made(
+    store: pinsphere.PinStore, me: pinsphere.PinScope, gate: threading.Event
+) -> None:
+    # Two runs deriving one pin (a worker's queue and `pinsphere process`): the one that
+    # fails removes only what it wrote itself, never the other's thumbnails.
+    pin = me.upload(_photo())
+    theirs = derivation.thumbnail_key(pin.id, 256)
+    with store.blobs.writer() as writer:
+        writer.write(b"the other run's thumbnail")
+        assert writer.commit(theirs)
+    real_writer = store.blobs.writer
+
+    class FailingAt640:
+        def __init__(self) -> None:
+            self._inner = real_writer()
+
+        def __enter__(self) -> FailingAt640:
+            self._inner.__enter__()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._inner.__exit__(*exc)
+
+        def write(self, data: bytes) -> None:
+            self._inner.write(data)
+
+        def commit(self, key: str) -> bool:
+            if key.endswith("/640.webp"):
+                raise OSError("disk full")
+            return self._inner.commit(key)
+
+    stored = StoredOriginal(media=pin.media, key=store.layout.key(pin.media.sha256), created=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store.blobs, "writer", FailingAt640)
+        with pytest.raises(OSError, match="disk full"):
+            derivation.derive_media(store.blobs, stored, pin.id, store.settings)
+    with store.blobs.open(theirs) as kept:
+        assert kept.read() == b"the other run's thumbnail"
+    assert not store.blobs.exists(derivation.thumbnail_key(pin.id, 640))
+    gate.set()
+    assert store.wait_for_processing(WAIT)

@@ -146,7 +146,8 @@ def _write_files(
     written: list[str],
 ) -> None:
     """Write the thumbnails and the plugins' derivatives, noting each key in ``written``
-    as soon as it exists (so a failure part-way can remove exactly those)."""
+    as soon as this call made it (so a failure part-way removes exactly those, never the
+    files of another run deriving the same pin at the same time)."""
     files = [(thumbnail_key(pin_id, t.width), t.data) for t in derived.thumbnails]
     with blobs.open(stored.key) as original:
         extras = get_hooks().derivatives(pin_id, stored.media, original)
@@ -154,8 +155,9 @@ def _write_files(
     for key, data in files:
         with blobs.writer() as writer:
             writer.write(data)
-            writer.commit(key)
-        written.append(key)
+            made = writer.commit(key)
+        if made:
+            written.append(key)
 
 
 def strip_for_upload(
