@@ -177,9 +177,12 @@ def _open(
     visit: str | None,
 ) -> _Visit:
     following = _signed_for_link(context, visit, "link-visit", token)
-    proven = password is None and _signed_for_link(
-        context, request.cookies.get(PROOF_COOKIE), "link-password", token
-    )
+    proven = _signed_for_link(context, request.cookies.get(PROOF_COOKIE), "link-password", token)
+    if proven:
+        # A proof of the right password makes the header redundant: checking it again
+        # would cost a slow hash and hold an attempt against the link's limit, so that a
+        # client fetching many media at once would be refused.
+        password = None
     # Wrong passwords count against the sign-in throttle, per link and per client address;
     # opening without a password is not a guess.
     attempt: AbstractContextManager[object] = nullcontext()
