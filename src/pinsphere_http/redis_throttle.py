@@ -68,6 +68,10 @@ if ARGV[4] == '' then
 else
   now = tonumber(ARGV[4])
 end
+-- Recorded already (the client resent the script after a lost answer): nothing more.
+if ARGV[5] == '1' and KEYS[1] and redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  return -1
+end
 local wait = -1
 for i, key in ipairs(KEYS) do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - window))

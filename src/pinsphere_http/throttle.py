@@ -69,7 +69,8 @@ class Throttle(Protocol):
             event: An id for the event, unique among the keys' events, for :meth:`release`.
 
         Returns:
-            ``None`` when the event was recorded; otherwise the seconds until every key allows
+            ``None`` when the event was recorded (or was already: a call repeated after a
+            lost answer records nothing more); otherwise the seconds until every key allows
             another event, and nothing was recorded.
         """
 
@@ -162,6 +163,10 @@ class MemoryThrottle:
         :meth:`Throttle.acquire`)."""
         with self._lock:
             now = self._clock()
+            first = next(iter(limits), None)
+            live = None if first is None else self._live(first, now)
+            if live is not None and any(recorded == event for _, recorded in live):
+                return None  # recorded already, under every key at once
             waits = [self._wait(key, limit, now) for key, limit in limits.items()]
             longest = max((wait for wait in waits if wait is not None), default=None)
             if longest is not None:

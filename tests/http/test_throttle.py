@@ -168,6 +168,21 @@ def test_acquire_records_under_every_key_or_under_none(make_throttle: MakeThrott
     assert throttle.acquire({"user": 2, "addr": 1}, "e3") == pytest.approx(59, abs=0.001)
 
 
+def test_acquiring_an_event_again_records_nothing_more(make_throttle: MakeThrottle) -> None:
+    # A call repeated after its answer was lost (a Redis timeout, then a retry) must not
+    # count one attempt twice, nor refuse the attempt it already admitted.
+    clock = FakeClock()
+    throttle = make_throttle(WINDOW, clock=clock)
+    assert throttle.acquire({"user": 2, "addr": 5}, "once") is None
+    clock.advance(1)
+    assert throttle.acquire({"user": 2, "addr": 5}, "once") is None
+    assert throttle.retry_after("user", 2) is None
+    assert throttle.retry_after("user", 1) == pytest.approx(59, abs=0.001)
+    assert throttle.acquire({"user": 2, "addr": 5}, "twice") is None
+    assert throttle.acquire({"user": 2, "addr": 5}, "once") is None
+    assert throttle.acquire({"user": 2, "addr": 5}, "third") == pytest.approx(59, abs=0.001)
+
+
 def test_release_takes_back_only_that_event(make_throttle: MakeThrottle) -> None:
     clock = FakeClock()
     throttle = make_throttle(WINDOW, clock=clock)
