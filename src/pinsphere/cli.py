@@ -362,7 +362,8 @@ def migrate(
 
     Every blob is verified by its sha256 while it streams. Run it again after an
     interruption: what the new store has already is skipped. Public links, API tokens and
-    refresh tokens are copied with their digests, so they keep working unchanged.
+    refresh tokens are copied with their digests, so they keep working unchanged (sessions
+    as long as the service keeps its signing key).
     """
     from pinsphere.migrate import migrate_store
     from pinsphere.opening import resolve_urls

@@ -19,7 +19,8 @@ permission-checked, re-validated or written to the audit trail twice):
   expiry, revocation, password hash, last use, whether a refresh token was rotated. Only
   a secret's SHA-256 is stored (:func:`pinsphere.tokens.digest`), and that digest is all
   the target needs to find the record again, so every shared link, every script's API
-  token and every signed-in session goes on working against the new store unchanged.
+  token and every signed-in session goes on working against the new store unchanged
+  (sessions are tokens signed by the HTTP service, which must keep its signing key).
   Links are copied after the pins and boards they show, tokens after their users; a link
   whose pin was left out (its blob did not match), or a token whose user could not be
   copied, is left out too and reported as an error.
