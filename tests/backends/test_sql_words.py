@@ -20,6 +20,7 @@ from pinsphere.backends.sql.words import (
     single_word,
     way_for,
 )
+from pinsphere.errors import BackendUnavailable
 from pinsphere.policy import AccessRule
 from pinsphere.search import parse_query
 from pinsphere.testing.factories import EVERYTHING, make_pin, signed_in
@@ -117,6 +118,25 @@ def test_frequencies_are_read_once_then_again_when_due() -> None:
     plans.forget()
     plans.choose(parse_query("cats"), 21)
     assert database.reads == 3
+
+
+def test_statistics_that_cannot_be_read_leave_searches_planned_for_their_word() -> None:
+    class Refusing(_Database):
+        @contextmanager
+        def reader(self) -> Iterator[_Reader]:
+            self.reads += 1
+            raise BackendUnavailable("permission denied for pg_stats")
+            yield _Reader([])  # pragma: no cover - never reached
+
+    database = Refusing([])
+    clock = _Clock()
+    plans = WordPlans(database, clock=clock)  # type: ignore[arg-type]
+    assert plans.choose(parse_query("cats"), 21) is None
+    assert plans.choose(parse_query("cats"), 21) is None
+    assert database.reads == 1  # not once per search
+    clock.now += REFRESH_SECONDS
+    assert plans.choose(parse_query("cats"), 21) is None
+    assert database.reads == 2
 
 
 def test_without_statistics_a_search_is_planned_for_its_word() -> None:

@@ -18,6 +18,7 @@ or never analysed database) searches are planned for their word as before.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -27,9 +28,12 @@ from typing import Any
 
 from pinsphere.backends.sql.engine import Database
 from pinsphere.backends.sql.terms import Driver, clean
+from pinsphere.errors import PinsphereError
 from pinsphere.query import Query, TextTerm
 
 __all__ = ["SORT_MATCHES", "WALK_PINS", "WordFrequencies", "WordPlan", "WordPlans", "way_for"]
+
+_log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 300.0
 """How long fetched frequencies are used before they are read again (ANALYZE runs after
@@ -153,8 +157,12 @@ class WordPlans:
         if self._clock() >= self._due and self._refreshing.acquire(blocking=False):
             try:
                 self._frequencies = self._read()
-                self._due = self._clock() + REFRESH_SECONDS
+            except PinsphereError:
+                # Searches go on, planned for their words; the next refresh tries again.
+                _log.warning("cannot read word frequencies from pg_stats", exc_info=True)
+                self._frequencies = None
             finally:
+                self._due = self._clock() + REFRESH_SECONDS
                 self._refreshing.release()
         return self._frequencies
 
