@@ -229,7 +229,8 @@ def process(ctx: click.Context, limit: int, stale_after: int) -> None:
 
     For a cron job or a systemd timer beside services that process uploads in the
     background: a pin stays pending when its process stopped before getting to it, and
-    failed ones are tried again (a transient error, a plugin fixed since).
+    failed ones are tried again (a transient error, a plugin fixed since). A pin a service
+    is deriving at the same moment is derived twice, which wastes the work but is harmless.
     """
     with _store(ctx) as store:
         ready = store.process_pending(limit=limit, stale_after=timedelta(seconds=stale_after))
