@@ -160,6 +160,95 @@ def test_a_bucket_alone_is_a_root(endpoint: str, bucket: str) -> None:
         backend.close()
 
 
+# -- listing ----------------------------------------------------------------------------------
+
+
+def list_requests(s3: S3BlobBackend, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The ``ListObjectsV2`` requests ``s3`` sends from now on, with their arguments."""
+    requests: list[dict[str, Any]] = []
+    real = s3.fs.call_s3
+
+    def spy(method: str, **kwargs: Any) -> Any:
+        if method == "list_objects_v2":
+            requests.append(kwargs)
+        return real(method, **kwargs)
+
+    monkeypatch.setattr(s3.fs, "call_s3", spy)
+    return requests
+
+
+def test_keys_are_read_lazily_one_page_at_a_time_in_key_order(
+    s3: S3BlobBackend, endpoint: str, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ["z", "Z", "a-b", "a/b", "a/b/c", "ü/1", "ключ", "0", "~"]
+    objects = [f"pins/originals/{name}" for name in names] + [
+        "pins/originals/",  # a folder placeholder some tools make: not a blob
+        "pins/.staging/abandoned",
+        "pins/thumbs/ab/1",
+        "pins/top",
+        "pinsother/originals/a",  # beside the store's folder, not in it
+        "other/originals/a",
+    ]
+    s3_client = client(endpoint)
+    for key in objects:
+        s3_client.put_object(Bucket=bucket, Key=key, Body=b"x")
+    s3.list_page_size = 3
+    requests = list_requests(s3, monkeypatch)
+
+    # The first key of a prefix holding several pages costs one request of one page.
+    assert next(iter(s3.keys("originals/"))) == "originals/0"
+    assert requests == [{"Bucket": bucket, "Prefix": "pins/originals/", "MaxKeys": 3}]
+
+    # Read to the end, every key comes, once and in order, across the pages (10 objects
+    # under the prefix, the placeholder among them: 4 pages).
+    requests.clear()
+    listed = list(s3.keys("originals/"))
+    assert listed == sorted(f"originals/{name}" for name in names)
+    assert len(requests) == 4
+    assert [request.get("ContinuationToken") is None for request in requests] == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    everything = list(s3.keys())
+    assert everything == sorted([*listed, "thumbs/ab/1", "top"])
+    assert list(s3.keys("originals/a")) == ["originals/a-b", "originals/a/b", "originals/a/b/c"]
+    assert list(s3.keys("t")) == ["thumbs/ab/1", "top"]
+    assert list(s3.keys("nothing/")) == []
+
+
+def test_keys_of_a_whole_bucket_store_hide_staged_writes_across_pages(
+    endpoint: str, bucket: str
+) -> None:
+    backend = S3BlobBackend.from_url(f"s3://{bucket}?endpoint_url={endpoint}&{FAST}")
+    try:
+        s3_client = client(endpoint)
+        staged = [f".staging/{index}" for index in range(5)]
+        for key in [*staged, "-first", ".last", "originals/ab/1", "originals/ab/2"]:
+            s3_client.put_object(Bucket=bucket, Key=key, Body=b"x")
+        backend.list_page_size = 2
+        assert list(backend.keys()) == ["-first", ".last", "originals/ab/1", "originals/ab/2"]
+        assert list(backend.keys(".")) == [".last"]
+        with pytest.raises(InvalidInput):
+            backend.keys(".staging/")
+    finally:
+        backend.close()
+
+
+def test_listing_a_bucket_that_went_away_is_backend_unavailable(
+    s3: S3BlobBackend, bucket: str, endpoint: str
+) -> None:
+    put(s3, "originals/ab/1", b"x")
+    keys = s3.keys("originals/")  # nothing is sent until the first key is wanted
+    s3_client = client(endpoint)
+    s3_client.delete_object(Bucket=bucket, Key="pins/originals/ab/1")
+    s3_client.delete_bucket(Bucket=bucket)
+    with pytest.raises(BackendUnavailable, match="does not exist") as caught:
+        next(keys)
+    assert caught.value.__cause__ is not None
+
+
 # -- errors an operator meets -----------------------------------------------------------------
 
 

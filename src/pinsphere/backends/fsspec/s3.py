@@ -13,7 +13,8 @@ Writes: see :mod:`pinsphere.backends.fsspec.s3_writer` (a small blob is one cond
 Reads are s3fs files: ranged ``GET`` requests of ``chunk_size`` bytes, so ``seek`` skips
 what it skips. :meth:`S3BlobBackend.presigned_url` signs ``GET`` URLs locally (no request);
 :meth:`S3BlobBackend.presigned_upload` signs ``POST`` forms for one exact key and a size range
-(see :mod:`pinsphere.backends.fsspec.s3_presign`).
+(see :mod:`pinsphere.backends.fsspec.s3_presign`). Listing keys reads ``ListObjectsV2`` pages
+lazily, in key order.
 
 Sweeping removes, older than the grace period: writers of this process that went idle
 (their buffered block is freed), incomplete multipart uploads and staged objects under
@@ -32,7 +33,7 @@ import fsspec
 
 from pinsphere.backends.base import BlobCapabilities, BlobWriter, PresignedUpload
 from pinsphere.backends.fsspec.backend import FsspecBlobBackend
-from pinsphere.backends.fsspec.keys import STAGING_FOLDER, validate_key
+from pinsphere.backends.fsspec.keys import STAGING_FOLDER, prefix_folder, validate_key
 from pinsphere.backends.fsspec.options import FsspecBlobOptions, parse_url, register_options_model
 from pinsphere.backends.fsspec.readers import TranslatingReader
 from pinsphere.backends.fsspec.s3_errors import s3_translated
@@ -82,6 +83,8 @@ class S3BlobBackend(FsspecBlobBackend):
         atomic_commit=True, ranged_reads=True, presigned_urls=True, presigned_uploads=True
     )
     options: S3BlobOptions
+    list_page_size: int = 1000
+    """Keys asked for per ``ListObjectsV2`` request by :meth:`keys` (S3 sends at most 1000)."""
 
     def __init__(
         self, fs: Any, root: str, options: FsspecBlobOptions | None = None, **kwargs: Any
@@ -333,6 +336,45 @@ class S3BlobBackend(FsspecBlobBackend):
                 max_size=max_size,
                 expires_in=expires_in,
             )
+
+    # -- listing ----------------------------------------------------------------------------
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key starting with ``prefix``, never a staged write, in S3's order (by UTF-8
+        bytes, which is also the order of Python strings).
+
+        Keys are read lazily, one ``ListObjectsV2`` page of :attr:`list_page_size` keys at a
+        time: memory holds one page however large the store, and a caller that stops early
+        (taking the first key) sends one request. Folder placeholders (objects whose name
+        ends in a slash, made by some tools) are not blobs and are left out.
+
+        Raises:
+            InvalidInput: The prefix could not start a valid key (at once).
+            BackendUnavailable: The server failed (when the page is read).
+        """
+        prefix_folder(prefix)
+        return self._listed_keys(prefix)
+
+    def _listed_keys(self, prefix: str) -> Iterator[str]:
+        inside = self._object_key("")  # the store's folder in the bucket, with its slash
+        staging = STAGING_FOLDER + "/"
+        request: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Prefix": inside + prefix,
+            "MaxKeys": self.list_page_size,
+        }
+        while True:
+            with self._translated(f"list blobs under {prefix!r}"):
+                page = self.fs.call_s3("list_objects_v2", **request)
+            for entry in page.get("Contents", ()):
+                key = str(entry["Key"])[len(inside) :]
+                if key.startswith(staging) or key.endswith("/"):
+                    continue
+                yield key
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+            request["ContinuationToken"] = token
 
     # -- removing ---------------------------------------------------------------------------
 
