@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import pinsphere
-from pinsphere import errors
+from pinsphere import errors, layout_marker
 from pinsphere.backends.base import BlobWriter
 from pinsphere.backends.fsspec import FsspecBlobBackend, writers
 from pinsphere.layout import (
@@ -177,6 +177,147 @@ def test_a_store_whose_marker_was_lost_keeps_its_layout(tmp_path: Path) -> None:
         assert read_marker(store.blobs) == ONE_LEVEL
         with store.as_user("alice").open(pin.id) as original:
             assert original.read() == png_bytes()
+
+
+STRAYS = {
+    # Stray files people and tools leave under originals/, listed before the originals.
+    "originals/.DS_Store": b"Finder",
+    "originals/00/notes.txt": b"moved the cat pictures",
+    "originals/00/" + "0" * 63: b"one digit short of a digest",
+    "originals/00/" + "A" * 64: b"upper case: not a digest Pinsphere writes",
+    "originals/00/" + "0" * 64 + ".bak": b"a copy",
+}
+
+
+def add_strays(folder: Path) -> FsspecBlobBackend:
+    blobs = FsspecBlobBackend.from_url((folder / "blobs").as_uri())
+    for key, data in STRAYS.items():
+        write_blob(blobs, key, data)
+    return blobs
+
+
+def test_stray_files_do_not_decide_the_layout_of_a_store_that_lost_its_marker(
+    tmp_path: Path,
+) -> None:
+    with pinsphere.open(tmp_path, settings=FAST_SETTINGS) as store:
+        me = store.as_user(store.users.create("alice", password="alice-password"))
+        pin = me.upload(png_bytes())
+    drop_layout_marker(tmp_path)
+    blobs = add_strays(tmp_path)
+    listed = list(blobs.keys(ORIGINALS_PREFIX))
+    assert listed.index(ONE_LEVEL.key(pin.media.sha256)) == len(STRAYS)  # strays come first
+
+    with pinsphere.open(tmp_path, settings=FAST_SETTINGS) as store:
+        assert store.layout == ONE_LEVEL
+        assert read_marker(store.blobs) == ONE_LEVEL
+        with store.as_user("alice").open(pin.id) as original:
+            assert original.read() == png_bytes()
+        for key, data in STRAYS.items():
+            assert read_blob(store, key) == data
+
+
+def test_stray_files_do_not_decide_the_layout_of_a_two_level_store(tmp_path: Path) -> None:
+    with open_legacy_store(tmp_path) as old:
+        pin = old.as_user(old.users.create("alice", password="alice-password")).upload(gif_bytes())
+    drop_layout_marker(tmp_path)
+    add_strays(tmp_path)
+    with pinsphere.open(tmp_path, settings=FAST_SETTINGS) as store:
+        assert store.layout == TWO_LEVELS
+        assert read_marker(store.blobs) == TWO_LEVELS
+        with store.as_user("alice").open(pin.id) as original:
+            assert original.read() == gif_bytes()
+
+
+def test_a_store_holding_stray_files_only_gets_the_fresh_layout(tmp_path: Path) -> None:
+    add_strays(tmp_path)
+    with pinsphere.open(tmp_path, settings=FAST_SETTINGS) as store:
+        assert store.layout == NEW_STORE_LAYOUT
+        assert read_marker(store.blobs) == NEW_STORE_LAYOUT
+        me = store.as_user(store.users.create("alice", password="alice-password"))
+        pin = me.upload(png_bytes())
+        with me.open(pin.id) as original:
+            assert original.read() == png_bytes()
+        assert originals(store) == sorted([*STRAYS, NEW_STORE_LAYOUT.key(pin.media.sha256)])
+
+
+@pytest.mark.parametrize("first", [ONE_LEVEL, TWO_LEVELS])
+def test_a_store_with_originals_of_both_layouts_is_refused_and_nothing_recorded(
+    tmp_path: Path, first: OriginalsLayout
+) -> None:
+    # A move between layouts left half done: the first folder is moved, the next is not.
+    other = TWO_LEVELS if first == ONE_LEVEL else ONE_LEVEL
+    moved, waiting = "00" + "1" * 62, "01" + "2" * 62
+    blobs = add_strays(tmp_path)
+    write_blob(blobs, first.key(moved), b"moved")
+    write_blob(blobs, other.key(waiting), b"waiting")
+    with pytest.raises(errors.UnknownLayout) as caught:
+        settle_layout(blobs)
+    assert caught.value.key == LAYOUT_MARKER_KEY
+    message = str(caught.value)
+    assert first.key(moved) in message
+    assert other.key(waiting) in message
+    assert "originals/ab/<sha256>" in message
+    assert "originals/ab/cd/<sha256>" in message
+    assert LAYOUT_MARKER_KEY in message
+    assert read_marker(blobs) is None
+    with pytest.raises(errors.UnknownLayout):
+        pinsphere.open(tmp_path, settings=FAST_SETTINGS)
+    assert read_marker(blobs) is None
+    assert sorted(blobs.keys(ORIGINALS_PREFIX)) == sorted(
+        [*STRAYS, first.key(moved), other.key(waiting)]
+    )
+
+    # Finished by hand and marked, the store opens.
+    write_blob(blobs, LAYOUT_MARKER_KEY, marker_bytes(first))
+    assert settle_layout(blobs) == first
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        f"originals/{SHA}",  # no folder
+        f"originals/{SHA[:2]}/{SHA[2:4]}/{SHA[4:6]}/{SHA}",  # three levels
+        f"originals/ff/{SHA}",  # a folder not named after the digest
+    ],
+)
+def test_an_original_where_no_known_layout_puts_one_is_refused(tmp_path: Path, key: str) -> None:
+    blobs = add_strays(tmp_path)
+    write_blob(blobs, key, b"an original")
+    with pytest.raises(errors.UnknownLayout) as caught:
+        settle_layout(blobs)
+    assert key in str(caught.value)
+    assert caught.value.key == LAYOUT_MARKER_KEY
+    assert read_marker(blobs) is None
+
+
+def test_detection_reads_a_bounded_number_of_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs = FsspecBlobBackend.from_url((tmp_path / "blobs").as_uri())
+    digests = [f"{index:02x}" + "0" * 62 for index in range(8)]
+    for digest in digests[:-1]:
+        write_blob(blobs, ONE_LEVEL.key(digest), b"x")
+    write_blob(blobs, TWO_LEVELS.key(digests[-1]), b"x")  # the last key listed
+    real_keys = FsspecBlobBackend.keys
+    read: list[str] = []
+
+    def counted(self: FsspecBlobBackend, prefix: str = "") -> Iterator[str]:
+        for key in real_keys(self, prefix):
+            read.append(key)
+            yield key
+
+    monkeypatch.setattr(FsspecBlobBackend, "keys", counted)
+    monkeypatch.setattr(layout_marker, "_DETECTION_KEYS", 3)
+    # The two-level key lies past the keys read: not seen, the store is not listed whole.
+    assert settle_layout(blobs) == ONE_LEVEL
+    assert read == [ONE_LEVEL.key(digest) for digest in digests[:3]]
+    blobs.delete(LAYOUT_MARKER_KEY)
+    # Within the keys read, it is seen.
+    monkeypatch.setattr(layout_marker, "_DETECTION_KEYS", 8)
+    read.clear()
+    with pytest.raises(errors.UnknownLayout):
+        settle_layout(blobs)
+    assert len(read) == 8
 
 
 # -- stores written before the marker -------------------------------------------------------

@@ -150,7 +150,8 @@ class BackendUnavailable(PinsphereError):  # noqa: N818 - the binding public nam
 
 class UnknownLayout(BackendUnavailable):
     """The blob store records a layout this version cannot use: its marker is garbled, or
-    was written by a newer Pinsphere (see :mod:`pinsphere.layout_marker`).
+    was written by a newer Pinsphere; or it has no marker, and its originals are not all
+    in one layout this version knows (see :mod:`pinsphere.layout_marker`).
 
     Attributes:
         key: The marker's blob key.

@@ -6,11 +6,17 @@ store lays out its originals (:mod:`pinsphere.layout`).
 * marker present: its layout is used; one this version does not know (or a garbled marker)
   is :class:`~pinsphere.errors.UnknownLayout`, never a guess, since writing originals where
   other processes will not look for them would lose them;
-* marker absent, originals present: the store predates the marker; its layout is read from
-  the shape of an original's key (two levels for stores written before the marker) and
-  recorded, so that the next open need not list keys;
-* marker absent, no originals: a fresh store; it gets :data:`~pinsphere.layout.NEW_STORE_LAYOUT`,
-  whose folders are made in advance (:meth:`~pinsphere.backends.base.BlobBackend.prepare`).
+* marker absent, originals present: the store predates the marker (or lost it); its layout
+  is read from the shape of the first original's key (two levels for stores written before
+  the marker) and recorded, so that the next open need not list keys. Only keys named after
+  a sha256 digest (64 lowercase hex digits) are originals: stray files under ``originals/``
+  (``.DS_Store``, notes) say nothing about the layout. An original where no known layout
+  puts one, or originals of both layouts among the first keys listed (a move between
+  layouts left half done), is :class:`~pinsphere.errors.UnknownLayout`: recording either
+  layout would lose the originals of the other;
+* marker absent, no originals (no keys under ``originals/``, or strays only): a fresh store;
+  it gets :data:`~pinsphere.layout.NEW_STORE_LAYOUT`, whose folders are made in advance
+  (:meth:`~pinsphere.backends.base.BlobBackend.prepare`). No original can be lost to it.
 
 Two processes opening a fresh store at once agree: the marker is committed like any blob,
 which never replaces an existing one, and the process that finds it taken reads it back.
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from pinsphere.backends.base import BlobBackend
 from pinsphere.errors import BackendUnavailable, NotFound, UnknownLayout
@@ -27,7 +34,6 @@ from pinsphere.layout import (
     LAYOUTS,
     NEW_STORE_LAYOUT,
     ORIGINALS_PREFIX,
-    TWO_LEVELS,
     OriginalsLayout,
 )
 
@@ -41,6 +47,12 @@ MARKER_VERSION = 1
 """The marker's format version; a marker of another version is refused."""
 
 _MAX_MARKER_BYTES = 64 * 1024
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_SAMPLE_DIGEST = ("abcdef" * 11)[:64]
+_DETECTION_KEYS = 1000
+"""How many keys under ``originals/`` detection reads, once it has found an original, to
+spot originals of another layout: one listing page of S3 (whose first page is read whole
+anyway), never the whole store."""
 _log = logging.getLogger(__name__)
 
 
@@ -107,14 +119,71 @@ def read_marker(blobs: BlobBackend) -> OriginalsLayout | None:
     return parse_marker(data)
 
 
+def _is_original(key: str) -> bool:
+    """Whether ``key`` is named as an original is: after the sha256 of its content."""
+    return _DIGEST.fullmatch(key.rpartition("/")[2]) is not None
+
+
+def _pattern(layout: OriginalsLayout) -> str:
+    """What the keys of ``layout`` look like, for messages (``originals/ab/<sha256>``)."""
+    return layout.key(_SAMPLE_DIGEST).replace(_SAMPLE_DIGEST, "<sha256>")
+
+
+_FIX = (
+    "; once every original is in one layout, write the marker "
+    f"{LAYOUT_MARKER_KEY!r} at the root of the blob store naming it "
+    '(e.g. {"version": 1, "originals": {"levels": 2}} for originals/ab/cd/<sha256>)'
+)
+
+
+def _layout_of(key: str) -> OriginalsLayout:
+    """The layout that puts an original at ``key``.
+
+    Raises:
+        UnknownLayout: No known layout does.
+    """
+    for layout in LAYOUTS:
+        if layout.matches(key):
+            return layout
+    raise UnknownLayout(
+        f"the blob store has no layout marker, and its original {key!r} lies where no "
+        f"layout this Pinsphere knows puts one ("
+        + ", ".join(_pattern(layout) for layout in LAYOUTS)
+        + "): was it written by a newer Pinsphere, or moved by hand? Move it where the "
+        "other originals are" + _FIX,
+        key=LAYOUT_MARKER_KEY,
+    )
+
+
 def _layout_of_existing(blobs: BlobBackend) -> OriginalsLayout | None:
-    """The layout the store's originals show, or ``None`` when it has none."""
-    first = next(iter(blobs.keys(ORIGINALS_PREFIX)), None)
-    if first is None:
-        return None
-    # A store without a marker was written before markers existed (two levels), unless
-    # its marker was lost since: the key's shape tells, so that such a store keeps working.
-    return next((layout for layout in LAYOUTS if layout.matches(first)), TWO_LEVELS)
+    """The layout the store's originals show, or ``None`` when it has none.
+
+    The first original listed decides; up to :data:`_DETECTION_KEYS` keys are read to
+    check that the others listed agree. Keys not named after a digest are skipped.
+
+    Raises:
+        UnknownLayout: An original lies where no known layout puts one, or the keys read
+            hold originals of two layouts.
+    """
+    found: tuple[OriginalsLayout, str] | None = None
+    for count, key in enumerate(blobs.keys(ORIGINALS_PREFIX), start=1):
+        if _is_original(key):
+            layout = _layout_of(key)
+            if found is None:
+                found = (layout, key)
+            elif layout != found[0]:
+                raise UnknownLayout(
+                    "the blob store has no layout marker, and holds originals of two "
+                    f"layouts: {found[1]!r} ({_pattern(found[0])}) and {key!r} "
+                    f"({_pattern(layout)}); was a move between layouts left half done? "
+                    "Finish it (or undo it)" + _FIX,
+                    key=LAYOUT_MARKER_KEY,
+                )
+        if found is not None and count >= _DETECTION_KEYS:
+            break
+    # Before the marker, stores were written in two levels; a store that lost its marker
+    # since has its originals in one: the keys' shape tells, so that either keeps working.
+    return None if found is None else found[0]
 
 
 def _record(blobs: BlobBackend, layout: OriginalsLayout) -> OriginalsLayout:
@@ -148,7 +217,9 @@ def settle_layout(blobs: BlobBackend) -> OriginalsLayout:
     (see the module docstring).
 
     Raises:
-        UnknownLayout: The marker is garbled or names a layout this version does not know.
+        UnknownLayout: The marker is garbled or names a layout this version does not know;
+            or there is no marker, and the originals listed are not all in one known layout
+            (nothing is recorded then).
         BackendUnavailable: The store cannot be read.
     """
     recorded = read_marker(blobs)

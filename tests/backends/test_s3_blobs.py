@@ -18,11 +18,13 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 import pinsphere
+from pinsphere import layout_marker
 from pinsphere.backends.base import BlobBackend
 from pinsphere.backends.fsspec.s3 import S3BlobBackend, S3BlobOptions
 from pinsphere.backends.fsspec.s3_writer import staged_name
 from pinsphere.errors import BackendUnavailable, InvalidInput
-from pinsphere.layout_marker import LAYOUT_MARKER_KEY
+from pinsphere.layout import ONE_LEVEL
+from pinsphere.layout_marker import LAYOUT_MARKER_KEY, read_marker, settle_layout
 from pinsphere.policy import AccessRule
 from pinsphere.query import Query
 from pinsphere.settings import StoreSettings
@@ -247,6 +249,26 @@ def test_listing_a_bucket_that_went_away_is_backend_unavailable(
     with pytest.raises(BackendUnavailable, match="does not exist") as caught:
         next(keys)
     assert caught.value.__cause__ is not None
+
+
+def test_opening_a_large_store_without_a_marker_reads_one_page_of_keys(
+    s3: S3BlobBackend, endpoint: str, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Detection reads as many keys as S3 sends in one page: scaled down to 4 here.
+    assert S3BlobBackend.list_page_size == layout_marker._DETECTION_KEYS
+    monkeypatch.setattr(layout_marker, "_DETECTION_KEYS", 4)
+    s3.list_page_size = 4
+    s3_client = client(endpoint)
+    keys = ["originals/.DS_Store"] + [
+        ONE_LEVEL.key(hashlib.sha256(bytes([index])).hexdigest()) for index in range(9)
+    ]
+    for key in keys:
+        s3_client.put_object(Bucket=bucket, Key=f"pins/{key}", Body=b"x")
+    requests = list_requests(s3, monkeypatch)
+    assert settle_layout(s3) == ONE_LEVEL
+    assert len(requests) == 1
+    assert requests[0]["Prefix"] == "pins/originals/"
+    assert read_marker(s3) == ONE_LEVEL
 
 
 # -- errors an operator meets -----------------------------------------------------------------
