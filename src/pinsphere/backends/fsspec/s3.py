@@ -232,20 +232,25 @@ class S3BlobBackend(FsspecBlobBackend):
 
     def _sweep_staged_objects(self, cutoff: datetime) -> int:
         removed = 0
-        token: dict[str, str] = {}
+        for entry in self._objects(self._staging_prefix()):
+            key = str(entry["Key"])
+            started = staged_time(key.rpartition("/")[2]) or as_utc(entry.get("LastModified"))
+            if started is not None and started < cutoff:
+                self.fs.call_s3("delete_object", Bucket=self.bucket, Key=key)
+                removed += 1
+        return removed
+
+    def _objects(self, prefix: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """The bucket's objects under ``prefix`` (a key in the bucket), lazily, one
+        ``ListObjectsV2`` page of ``page_size`` at a time, in key order."""
+        request: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": page_size}
         while True:
-            page = self.fs.call_s3(
-                "list_objects_v2", Bucket=self.bucket, Prefix=self._staging_prefix(), **token
-            )
-            for entry in page.get("Contents", ()):
-                key = str(entry["Key"])
-                started = staged_time(key.rpartition("/")[2]) or as_utc(entry.get("LastModified"))
-                if started is not None and started < cutoff:
-                    self.fs.call_s3("delete_object", Bucket=self.bucket, Key=key)
-                    removed += 1
-            if not page.get("IsTruncated"):
-                return removed
-            token = {"ContinuationToken": page["NextContinuationToken"]}
+            page = self.fs.call_s3("list_objects_v2", **request)
+            yield from page.get("Contents", ())
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+            request["ContinuationToken"] = token
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -358,23 +363,16 @@ class S3BlobBackend(FsspecBlobBackend):
     def _listed_keys(self, prefix: str) -> Iterator[str]:
         inside = self._object_key("")  # the store's folder in the bucket, with its slash
         staging = STAGING_FOLDER + "/"
-        request: dict[str, Any] = {
-            "Bucket": self.bucket,
-            "Prefix": inside + prefix,
-            "MaxKeys": self.list_page_size,
-        }
+        objects = self._objects(inside + prefix, self.list_page_size)
         while True:
+            # Each page is read inside next(): translate its errors, not the caller's.
             with self._translated(f"list blobs under {prefix!r}"):
-                page = self.fs.call_s3("list_objects_v2", **request)
-            for entry in page.get("Contents", ()):
-                key = str(entry["Key"])[len(inside) :]
-                if key.startswith(staging) or key.endswith("/"):
-                    continue
-                yield key
-            token = page.get("NextContinuationToken")
-            if not page.get("IsTruncated") or not token:
+                entry = next(objects, None)
+            if entry is None:
                 return
-            request["ContinuationToken"] = token
+            key = str(entry["Key"])[len(inside) :]
+            if not (key.startswith(staging) or key.endswith("/")):
+                yield key
 
     # -- removing ---------------------------------------------------------------------------
 
