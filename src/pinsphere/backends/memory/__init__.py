@@ -15,12 +15,20 @@ only the backend a URL asks for.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterable
 from typing import ClassVar, Self
 
 from pinsphere.backends.base import BackendOptions, split_options
 from pinsphere.errors import BackendUnavailable, InvalidInput
 
-__all__ = ["InMemory", "MemoryOptions", "parse_memory_url"]
+__all__ = ["InMemory", "MemoryOptions", "keys_after", "parse_memory_url"]
+
+
+def keys_after(keys: Iterable[str], after: str | None, limit: int) -> list[str]:
+    """One keyset page of a dictionary's keys: the ``limit`` smallest above ``after``
+    (from the start when ``None``), ascending, without sorting every key."""
+    return heapq.nsmallest(limit, (key for key in keys if after is None or key > after))
 
 
 class MemoryOptions(BackendOptions):

@@ -6,11 +6,11 @@ lock held, so nothing here locks.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pinsphere.backends.memory import keys_after
 from pinsphere.errors import Conflict
 from pinsphere.ids import decode_id
 from pinsphere.models import AuditEvent, Link, Share, ShareRole, TargetKind
@@ -144,9 +144,7 @@ class MemorySharing:
 
     def link_page(self, after: str | None, limit: int) -> list[tuple[Link, str, str | None]]:
         """Up to ``limit`` links with ids above ``after``, by ascending id, with digests."""
-        ids = heapq.nsmallest(
-            limit, (link_id for link_id in self._links if after is None or link_id > after)
-        )
+        ids = keys_after(self._links, after, limit)
         return [
             (stored.link, stored.token_hash, stored.password_hash)
             for stored in map(self._links.__getitem__, ids)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,7 +15,7 @@ from pinsphere.backends.base import (
     UserChanges,
     keyset_stream,
 )
-from pinsphere.backends.memory import InMemory
+from pinsphere.backends.memory import InMemory, keys_after
 from pinsphere.errors import Conflict, InvalidInput, NotFound
 from pinsphere.models import ApiToken, User
 
@@ -236,9 +235,7 @@ class MemoryUserBackend(InMemory, UserBackend):
 
     def _api_token_page(self, after: str | None, limit: int) -> list[tuple[ApiToken, str]]:
         with self._lock:
-            ids = heapq.nsmallest(
-                limit, (i for i in self._api_tokens if after is None or i > after)
-            )
+            ids = keys_after(self._api_tokens, after, limit)
             return [self._api_tokens[token_id] for token_id in ids]
 
     def import_api_token(self, token: ApiToken, token_hash: str) -> None:
@@ -267,9 +264,7 @@ class MemoryUserBackend(InMemory, UserBackend):
 
     def _refresh_page(self, after: str | None, limit: int) -> list[RefreshTokenRecord]:
         with self._lock:
-            hashes = heapq.nsmallest(
-                limit, (h for h in self._refresh if after is None or h > after)
-            )
+            hashes = keys_after(self._refresh, after, limit)
             return [self._refresh[token_hash] for token_hash in hashes]
 
     def import_refresh_token(self, record: RefreshTokenRecord) -> None:
