@@ -37,6 +37,7 @@ def _sqlite_record(board_names: str | None) -> tuple[object, ...]:
         None,
         "Canon EOS",
         "2025-12-24T10:00:00+01:00",
+        123456789,
         board_names,
     )
 

@@ -20,7 +20,7 @@ PostgreSQL from turning the probe into a hash join that reads every row of a fre
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from pinsphere.backends.sql.rows import PIN_COLUMNS, pin_key
+from pinsphere.backends.sql.rows import PIN_COLUMNS, PROBE_COLUMNS, pin_key
 from pinsphere.backends.sql.sharing import (
     ONE,
     board_shared_condition,
@@ -70,6 +70,7 @@ __all__ = [
     "board_name_key",
     "count_statement",
     "pin_statement",
+    "pins_by_key_statement",
     "search_statement",
     "visible",
 ]
@@ -200,12 +201,18 @@ def search_statement(
     *,
     limit: int,
     after: int | None,
+    probe: bool = False,
 ) -> sa.Select[Any]:
     """The page of pins: columns :data:`~pinsphere.backends.sql.rows.PIN_COLUMNS`, then the
     names of the pin's visible boards.
 
+    With ``probe``, the page's ids and revisions instead of the whole rows (then the board
+    names): enough to tell which pins a caller holds already (see
+    :mod:`pinsphere.backends.sql.pin_cache`).
+
     The keyset position (if any) and the limit are bound after the terms, in that order.
     """
+    columns = PROBE_COLUMNS if probe else PIN_COLUMNS
     source, from_, conditions = _compile(query, access, dialect, driver, binder)
     if after is not None:
         position = binder(after, source.key.type)
@@ -228,17 +235,24 @@ def search_statement(
         page = page.order_by(order).limit(page_size)
         pin_order = pins.c.id.desc() if query.order == "newest" else pins.c.id.asc()
         names = _board_names(access, dialect, binder)
-        return sa.select(*PIN_COLUMNS, names).where(pins.c.id.in_(page)).order_by(pin_order)
+        return sa.select(*columns, names).where(pins.c.id.in_(page)).order_by(pin_order)
     if from_ is not pins:
         from_ = from_.join(pins, pins.c.id == source.key)
     names = _board_names(access, dialect, binder)
     return (
-        sa.select(*PIN_COLUMNS, names)
+        sa.select(*columns, names)
         .select_from(from_)
         .where(*conditions)
         .order_by(order)
         .limit(page_size)
     )
+
+
+def pins_by_key_statement(binder: Binder, keys: Sequence[int]) -> sa.Select[Any]:
+    """The rows (:data:`~pinsphere.backends.sql.rows.PIN_COLUMNS`) of the pins with these
+    keys, any order: a probed page's pins that a caller does not hold yet."""
+    bound = [binder(key, pins.c.id.type) for key in keys]
+    return sa.select(*PIN_COLUMNS).where(pins.c.id.in_(bound))
 
 
 def pin_statement(access: AccessRule, dialect: Dialect, binder: Binder, key: int) -> sa.Select[Any]:

@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from pinsphere.backends.base import BackendOptions, split_options
+from pinsphere.backends.sql.pin_cache import DEFAULT_PIN_CACHE_SIZE
 from pinsphere.backends.sql.translate import translate_errors, translated
 from pinsphere.errors import BackendUnavailable, InvalidInput
 
@@ -67,6 +68,9 @@ class SQLOptions(BackendOptions):
         connect_timeout: PostgreSQL: seconds to wait for a connection.
         sslmode: PostgreSQL: libpq's ``sslmode``.
         application_name: PostgreSQL: shown in ``pg_stat_activity``.
+        pin_cache_size: Pins a metadata backend keeps, built, for searches to use again
+            while their rows are unchanged (0: none); see
+            :mod:`pinsphere.backends.sql.pin_cache`.
     """
 
     echo: bool = False
@@ -81,6 +85,7 @@ class SQLOptions(BackendOptions):
     connect_timeout: int | None = Field(default=None, ge=1)
     sslmode: str | None = None
     application_name: str | None = None
+    pin_cache_size: int = Field(default=DEFAULT_PIN_CACHE_SIZE, ge=0)
 
     @field_validator("schema_")
     @classmethod
@@ -97,6 +102,7 @@ class Database:
         engine: The SQLAlchemy engine.
         dialect: ``sqlite`` or ``postgresql``.
         schema: The PostgreSQL schema in use, if one was asked for.
+        pin_cache_size: How many built pins a metadata backend keeps (the option).
     """
 
     def __init__(
@@ -106,6 +112,7 @@ class Database:
         self.dialect: str = engine.dialect.name
         self.schema = schema
         options = options or SQLOptions()
+        self.pin_cache_size = options.pin_cache_size
         sqlite = self.dialect == "sqlite"
         size = options.pool_size or (_SQLITE_POOL_SIZE if sqlite else _POSTGRES_READERS)
 

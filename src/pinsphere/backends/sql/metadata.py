@@ -29,16 +29,20 @@ from pinsphere.backends.sql import compiler
 from pinsphere.backends.sql.connected import SQLConnected
 from pinsphere.backends.sql.drivers import choose_driver, stable_plan
 from pinsphere.backends.sql.engine import Database
+from pinsphere.backends.sql.pin_cache import PinCache
 from pinsphere.backends.sql.plans import Plans
 from pinsphere.backends.sql.rows import (
     BOARD_COLUMNS,
     PIN_COLUMNS,
     board_from_row,
     join_tags,
+    new_revision,
     pin_from_record,
     pin_from_row,
     pin_key,
     pin_values,
+    pin_with_boards,
+    record_boards,
     split_tags,
     sqlite_pin_record,
     to_utc,
@@ -78,6 +82,9 @@ __all__ = ["SQLMetadataBackend"]
 _EVERYTHING = AccessRule(everything=True, visibilities=frozenset())
 # Greater than any character a tag may hold, so "prefix" <= tag < prefix + this.
 _AFTER_EVERY_CHAR = "\U0010ffff"
+# Positions in a search row: PIN_COLUMNS (the revision last), then the board names.
+_REVISION_AT = len(PIN_COLUMNS) - 1
+_BOARD_NAMES_AT = len(PIN_COLUMNS)
 _BOARD_TAKEN = "the owner already has a board with that name"
 
 
@@ -98,6 +105,7 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
         self._sharing = SharingTables(database)
         # One-word searches on PostgreSQL: the way chosen from ANALYZE's word frequencies.
         self._words = None if database.is_sqlite else WordPlans(database)
+        self._pin_cache = PinCache(database.pin_cache_size)
 
     # -- pins -------------------------------------------------------------------------------
 
@@ -188,12 +196,14 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
                     values.get("description", row["description"]),
                     tags,
                 )
+            values["revision"] = new_revision()
             conn.execute(pins.update().where(pins.c.id == key).values(values))
             visibility = values.get("visibility", row["visibility"])
             if tags != old_tags or visibility != row["visibility"]:
                 _replace_tag_rows(conn, key, old_tags, tags, row["owner_id"], visibility)
             fresh = conn.execute(sa.select(*PIN_COLUMNS).where(pins.c.id == key)).mappings().one()
             names = _board_names(conn, [key], _EVERYTHING)
+        self._pin_cache.forget(key)
         return pin_from_row(fresh, names.get(key, ()))
 
     def delete_pin(self, pin_id: str) -> Pin | None:
@@ -218,6 +228,7 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
             # board_pins rows go with the pin (ON DELETE CASCADE); the FTS row by trigger.
             conn.execute(pins.delete().where(pins.c.id == key))
             self._sharing.forget(conn, "pin", pin_id)
+        self._pin_cache.forget(key)
         return pin_from_row(row, names.get(key, ()))
 
     def search_pins(
@@ -236,10 +247,84 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
     def search_page(
         self, query: Query, access: AccessRule, *, limit: int, after: str | None = None
     ) -> tuple[list[Pin], bool]:
-        """Up to ``limit`` pins and whether more follow: one more row is read, not built."""
+        """Up to ``limit`` pins and whether more follow: one more row is read, not built.
+
+        Pins built before from the same revision of their rows are used again (see
+        :mod:`.pin_cache`); when most are expected to be, only the page's ids and revisions
+        are read first.
+        """
+        if self._pin_cache.worth_probing:
+            probed = self._probed_page(query, access, limit=limit, after=after)
+            if probed is not None:
+                return probed
         rows = self.search_rows(query, access, limit=limit + 1, after=after)
+        return self._pins_of_records(rows[:limit]), len(rows) > limit
+
+    def _pins_of_records(self, rows: Sequence[Sequence[Any]]) -> list[Pin]:
+        """Pins from whole search rows, using those kept from the same revisions."""
+        cache = self._pin_cache
         sqlite = self._dialect == "sqlite"
-        return [pin_from_record(row, sqlite=sqlite) for row in rows[:limit]], len(rows) > limit
+        if not cache.enabled:
+            return [pin_from_record(row, sqlite=sqlite) for row in rows]
+        found = 0
+        made = []
+        for row in rows:
+            key, revision = row[0], row[_REVISION_AT]
+            pin = cache.get(key, revision)
+            if pin is None:
+                pin = pin_from_record(row, sqlite=sqlite)
+                cache.put(key, revision, pin)
+            else:
+                found += 1
+                names = record_boards(row[_BOARD_NAMES_AT])
+                if names != pin.boards:
+                    pin = pin_with_boards(pin, names)
+            made.append(pin)
+        cache.count_found(found, len(rows))
+        return made
+
+    def _probed_page(
+        self, query: Query, access: AccessRule, *, limit: int, after: str | None
+    ) -> tuple[list[Pin], bool] | None:
+        """A page read as ids and revisions, then the rows of the pins not kept; ``None``
+        when a row changed between the two statements (the caller then reads whole rows)."""
+        after_key = page_position(limit + 1, after)
+        cache = self._pin_cache
+        way = None if self._words is None else self._words.choose(query, limit + 1)
+        with self._db.reader(stable_plan=way is not None or stable_plan(query)) as reader:
+            driver = choose_driver(reader, query, self._dialect) if way is None else way.driver
+            sql, parameters = self._plans.search(
+                query, access, driver, limit=limit + 1, after=after_key, probe=True
+            )
+            probed = reader.rows(sql, parameters)
+            page = probed[:limit]
+            made: list[Pin | None] = []
+            missing: list[int] = []
+            for key, revision, stored_names in page:
+                pin = cache.get(key, revision)
+                if pin is None:
+                    missing.append(key)
+                else:
+                    names = record_boards(stored_names)
+                    if names != pin.boards:
+                        pin = pin_with_boards(pin, names)
+                made.append(pin)
+            cache.count_found(len(page) - len(missing), len(page))
+            if missing:
+                sql, parameters = self._plans.pins_by_key(missing)
+                fetched = {row[0]: row for row in reader.rows(sql, parameters)}
+        if missing:
+            sqlite = self._dialect == "sqlite"
+            for at, (key, revision, stored_names) in enumerate(page):
+                if made[at] is not None:
+                    continue
+                row = fetched.get(key)
+                if row is None or row[_REVISION_AT] != revision:
+                    return None  # changed or deleted since the probe: read it all again
+                pin = pin_from_record((*row, stored_names), sqlite=sqlite)
+                cache.put(key, revision, pin)
+                made[at] = pin
+        return [pin for pin in made if pin is not None], len(probed) > limit
 
     def search_rows(
         self, query: Query, access: AccessRule, *, limit: int, after: str | None = None

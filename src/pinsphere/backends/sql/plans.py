@@ -115,24 +115,33 @@ class Plans:
         self._lock = threading.Lock()
 
     def search(
-        self, query: Query, access: AccessRule, driver: Driver, *, limit: int, after: int | None
+        self,
+        query: Query,
+        access: AccessRule,
+        driver: Driver,
+        *,
+        limit: int,
+        after: int | None,
+        probe: bool = False,
     ) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
-        """The SQL of a page of pins and its parameters.
+        """The SQL of a page of pins (with ``probe``, of its ids and revisions) and its
+        parameters.
 
         The parameters of a search asked again (the next page, another visitor of the same
         tag page) are remembered apart from its keyset position, which is patched in.
         """
-        asked = (query, access, driver, after is not None, limit)
+        asked = (query, access, driver, after is not None, limit, probe)
         known = self._asked.get(asked)
         if known is not None:
             return known[0], _with_position(known[1], known[2], after)
         values = search_values(query, access, self._name, driver, after=after, limit=limit)
-        key = search_shape(query, access, driver, paged=after is not None)
+        kind = "probe" if probe else "search"
+        key = search_shape(query, access, driver, paged=after is not None, kind=kind)
         plan = self._cache.get(key)
         if plan is None:
             binder = compiler.Binder()
             statement = compiler.search_statement(
-                query, access, self._name, driver, binder, limit=limit, after=after
+                query, access, self._name, driver, binder, limit=limit, after=after, probe=probe
             )
             plan = self._remember(key, statement, binder, values)
         parameters = plan.parameters(values)
@@ -155,6 +164,17 @@ class Plans:
         if plan is None:
             binder = compiler.Binder()
             statement = compiler.pin_statement(access, self._name, binder, key)
+            plan = self._remember(shape, statement, binder, values)
+        return plan.sql, plan.parameters(values)
+
+    def pins_by_key(self, keys: Sequence[int]) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
+        """The SQL reading the rows of the pins with these keys, and its parameters."""
+        shape = ("pins_by_key", len(keys))
+        plan = self._cache.get(shape)
+        values = list(keys)
+        if plan is None:
+            binder = compiler.Binder()
+            statement = compiler.pins_by_key_statement(binder, keys)
             plan = self._remember(shape, statement, binder, values)
         return plan.sql, plan.parameters(values)
 

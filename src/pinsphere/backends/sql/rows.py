@@ -8,6 +8,7 @@ a page of pins, building results was most of the cost above the query itself.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -24,18 +25,26 @@ from pinsphere.trusted import TrustedMaker
 __all__ = [
     "BOARD_COLUMNS",
     "PIN_COLUMNS",
+    "PROBE_COLUMNS",
     "USER_COLUMNS",
     "board_from_row",
     "join_tags",
+    "new_revision",
     "pin_from_record",
     "pin_from_row",
     "pin_key",
     "pin_values",
+    "pin_with_boards",
+    "record_boards",
     "split_tags",
     "sqlite_pin_record",
     "to_utc",
     "user_from_row",
 ]
+
+# Signed 64-bit columns on both databases; 62 random bits stay clear of the sign.
+_REVISION_BITS = 62
+_revisions = random.getrandbits
 
 # Tags may not hold control characters, so a newline can never be part of one.
 _TAG_SEPARATOR = "\n"
@@ -44,6 +53,8 @@ _TAG_SEPARATOR = "\n"
 PIN_COLUMNS: tuple[sa.Column[Any], ...] = tuple(
     column for column in pins.columns if column.name not in ("search_doc", "media_kind")
 )
+# What a search reads of pins a caller may hold already: the key and the revision.
+PROBE_COLUMNS: tuple[sa.Column[Any], ...] = (pins.c.id, pins.c.revision)
 BOARD_COLUMNS: tuple[sa.Column[Any], ...] = tuple(boards.columns)
 # pin_from_record reads PIN_COLUMNS by position and sqlite_pin_record writes every column by
 # position: a change to the table must change them too.
@@ -72,12 +83,19 @@ assert tuple(column.name for column in pins.columns) == (
     "codec",
     "camera",
     "taken_at",
+    "revision",
 ), "the pins columns changed: update pin_from_record and sqlite_pin_record"
 USER_COLUMNS: tuple[sa.Column[Any], ...] = tuple(
     column
     for column in users.columns
     if column.name not in ("password_hash", "username_key", "email_key")
 )
+
+
+def new_revision() -> int:
+    """A fresh value for ``pins.revision``: random, so that no two writes of a pin (even of
+    a pin deleted and imported again under its id) share one, in any process."""
+    return _revisions(_REVISION_BITS)
 
 
 def to_utc(value: datetime) -> datetime:
@@ -140,6 +158,7 @@ def pin_values(pin: Pin, key: int) -> dict[str, Any]:
         "codec": media.codec,
         "camera": media.camera,
         "taken_at": media.taken_at,
+        "revision": new_revision(),
     }
 
 
@@ -180,6 +199,7 @@ def sqlite_pin_record(pin: Pin, key: int) -> tuple[Any, ...]:
         media.codec,
         media.camera,
         None if taken_at is None else taken_at.isoformat(),
+        new_revision(),
     )
 
 
@@ -269,6 +289,18 @@ def _board_names(stored: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted(names)) if len(names) > 1 else tuple(names)
 
 
+def record_boards(stored: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The board names of a search row's last column, as :attr:`Pin.boards` holds them."""
+    return () if stored is None else _board_names(stored)
+
+
+def pin_with_boards(pin: Pin, names: tuple[str, ...]) -> Pin:
+    """``pin`` showing these board names (another caller sees other boards)."""
+    values = dict(pin.__dict__)
+    values["boards"] = names
+    return _new_pin(values)
+
+
 def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
     """A pin from a driver-level search row: :data:`PIN_COLUMNS`, then its board names.
 
@@ -298,6 +330,7 @@ def pin_from_record(row: Sequence[Any], *, sqlite: bool) -> Pin:
         codec,
         camera,
         taken_at,
+        _revision,
         board_names,
     ) = row
     if sqlite:

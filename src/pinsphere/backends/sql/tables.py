@@ -23,6 +23,9 @@ query plans the tests hold it to):
   on update and delete by triggers; its ``ascii`` tokenizer splits
   only on the spaces put there, so it indexes exactly those words. PostgreSQL stores a
   ``tsvector`` built from the same words (positions included, for phrases) with a GIN index.
+* ``pins.revision`` is a random number drawn anew by every write of the row (and by a
+  trigger when something else changes the row without drawing one), so that a reader who
+  kept a pin built from the row knows from this one column whether it is still current.
 * ``boards`` are unique per ``(owner_id, name_key)``; ``board_pins`` is keyed
   ``(board_id, pin_id)`` with a second index ``(pin_id, board_id)`` for a page's board names.
 * ``users`` carry case-folded ``username_key`` and ``email_key`` columns with unique indexes.
@@ -158,6 +161,7 @@ pins = sa.Table(
     sa.Column("codec", sa.Text),
     sa.Column("camera", sa.Text),
     sa.Column("taken_at", ExifTime),
+    sa.Column("revision", BIGINT_KEY, nullable=False, server_default="0"),
 )
 
 pin_tags = sa.Table(

@@ -179,7 +179,8 @@ def search_shape(
         access: Who is asking.
         driver: The index the search walks.
         paged: Whether a keyset position is given.
-        kind: ``search`` (a page of pins) or ``count``.
+        kind: ``search`` (a page of pins), ``probe`` (a page's ids and revisions) or
+            ``count``.
     """
     return (
         kind,
