@@ -40,6 +40,7 @@ class Question:
         via_shares: With shares: how many pins of the answer only a share makes visible.
         rows: Runs the statement the facade runs, on the backend's driver, without building
             results (SQL backends only): the database's share of the facade's time.
+        target: The ratio to stay within; ``None`` for a question shown for information.
     """
 
     name: str
@@ -47,6 +48,7 @@ class Question:
     hand: Callable[[], list[str]]
     via_shares: Callable[[], int] | None = None
     rows: Callable[[], object] | None = None
+    target: float | None = 1.5
 
 
 def _ids_of_page(page: Any) -> list[str]:
@@ -133,6 +135,10 @@ def questions(
         Question(name, member.ours(text, cursor), _ids(rows), rows=member.rows(text, cursor))
         for name, text, cursor, rows in asked_as(member, with_mid=True)
     ]
+    cold = member.ours_with_nothing_kept(f"tag:{frequent}")
+    if cold is not None:
+        name, _, _, rows = asked_as(member, with_mid=False)[0]
+        result.insert(1, Question(f"{name}, no pins kept", cold, _ids(rows), target=None))
     if sharer is None:
         return result
     pin_shares, _ = baseline.share_counts(SHARER_ID)
@@ -198,6 +204,19 @@ class _Member:
         scope = self.scope
         return lambda: _ids_of_page(scope.search(text, limit=PAGE_SIZE, cursor=cursor))
 
+    def ours_with_nothing_kept(self, text: str) -> Callable[[], list[str]] | None:
+        """Asks Pinsphere after dropping the pins its SQL backend kept from earlier searches
+        (``None`` for a backend that keeps none)."""
+        backend, scope = self.metadata, self.scope
+        if backend is None or not hasattr(backend, "clear_pin_cache"):
+            return None
+
+        def ask() -> list[str]:
+            backend.clear_pin_cache()
+            return _ids_of_page(scope.search(text, limit=PAGE_SIZE))
+
+        return ask
+
     def rows(self, text: str, cursor: str | None) -> Callable[[], object] | None:
         """Runs the statement of the same search on the SQL backend's driver (rows only)."""
         backend = self.metadata
@@ -247,6 +266,7 @@ def run_questions(
             hand_p50_ms=theirs.p50_ms,
             hand_p99_ms=theirs.p99_ms,
             rows_p50_ms=rows[0].p50_ms if rows else None,
+            target=question.target,
         )
         report.searches.append(result)
         if not quiet:

@@ -260,27 +260,33 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
         rows = self.search_rows(query, access, limit=limit + 1, after=after)
         return self._pins_of_records(rows[:limit]), len(rows) > limit
 
+    def clear_pin_cache(self) -> None:
+        """Drop the pins kept from earlier searches (they are never stale, so this only
+        frees memory, or measures a search that finds none)."""
+        self._pin_cache.clear()
+
     def _pins_of_records(self, rows: Sequence[Sequence[Any]]) -> list[Pin]:
         """Pins from whole search rows, using those kept from the same revisions."""
         cache = self._pin_cache
         sqlite = self._dialect == "sqlite"
         if not cache.enabled:
             return [pin_from_record(row, sqlite=sqlite) for row in rows]
-        found = 0
         made = []
+        built = []
         for row in rows:
             key, revision = row[0], row[_REVISION_AT]
             pin = cache.get(key, revision)
             if pin is None:
                 pin = pin_from_record(row, sqlite=sqlite)
-                cache.put(key, revision, pin)
+                built.append((key, revision, pin))
             else:
-                found += 1
                 names = record_boards(row[_BOARD_NAMES_AT])
                 if names != pin.boards:
                     pin = pin_with_boards(pin, names)
             made.append(pin)
-        cache.count_found(found, len(rows))
+        if built:
+            cache.put_many(built)
+        cache.count_found(len(rows) - len(built), len(rows))
         return made
 
     def _probed_page(
@@ -315,6 +321,7 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
                 fetched = {row[0]: row for row in reader.rows(sql, parameters)}
         if missing:
             sqlite = self._dialect == "sqlite"
+            built = []
             for at, (key, revision, stored_names) in enumerate(page):
                 if made[at] is not None:
                     continue
@@ -322,8 +329,9 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
                 if row is None or row[_REVISION_AT] != revision:
                     return None  # changed or deleted since the probe: read it all again
                 pin = pin_from_record((*row, stored_names), sqlite=sqlite)
-                cache.put(key, revision, pin)
+                built.append((key, revision, pin))
                 made[at] = pin
+            cache.put_many(built)
         return [pin for pin in made if pin is not None], len(probed) > limit
 
     def search_rows(

@@ -21,6 +21,7 @@ a probe saves reading whole rows, but costs a second statement when pins are mis
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from itertools import islice
 
 from pinsphere.models import Pin
@@ -79,15 +80,20 @@ class PinCache:
 
     def put(self, key: int, revision: int, pin: Pin) -> None:
         """Keep ``pin``, built from ``revision`` of the row with this key."""
+        self.put_many([(key, revision, pin)])
+
+    def put_many(self, built: Iterable[tuple[int, int, Pin]]) -> None:
+        """Keep pins, each with its key and the revision it was built from (one lock)."""
         if not self._capacity:
             return
         with self._lock:
             held = self._held
-            if len(held) >= self._capacity and key not in held:
-                # Insertion order: the first keys are the oldest kept.
-                for old in list(islice(held, max(1, self._capacity // _DROP_SHARE))):
-                    del held[old]
-            held[key] = (revision, pin)
+            for key, revision, pin in built:
+                if len(held) >= self._capacity and key not in held:
+                    # Insertion order: the first keys are the oldest kept.
+                    for old in list(islice(held, max(1, self._capacity // _DROP_SHARE))):
+                        del held[old]
+                held[key] = (revision, pin)
 
     def forget(self, key: int) -> None:
         """Drop the pin kept for ``key`` (it was changed or deleted here)."""
