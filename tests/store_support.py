@@ -19,6 +19,7 @@ import pytest
 import pinsphere
 from pinsphere import PasswordHashing, StoreSettings
 from pinsphere.backends.fsspec import FsspecBlobBackend
+from pinsphere.backends.sql.pin_cache import PinCache
 from pinsphere.layout import TWO_LEVELS
 from pinsphere.layout_marker import LAYOUT_MARKER_KEY, marker_bytes
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAST_SETTINGS",
+    "AlwaysProbing",
     "drop_layout_marker",
     "endpoint_of",
     "open_legacy_store",
@@ -152,3 +154,12 @@ def open_legacy_store(folder: Path, settings: StoreSettings = FAST_SETTINGS) -> 
 def drop_layout_marker(folder: Path) -> None:
     """Remove the layout marker of the embedded store in ``folder``, as if never written."""
     (folder / "blobs" / LAYOUT_MARKER_KEY).unlink()
+
+
+class AlwaysProbing(PinCache):
+    """A kept-pins cache that has every SQL search read ids and revisions first, so tests
+    go through that path whatever earlier searches found."""
+
+    @property
+    def worth_probing(self) -> bool:
+        return True

@@ -32,8 +32,9 @@ from hypothesis.stateful import (
 
 import pinsphere
 from pinsphere import errors
+from pinsphere.backends.sql.metadata import SQLMetadataBackend
 from pinsphere.testing.media import png_bytes
-from store_support import FAST_SETTINGS, postgres_url, require_postgres
+from store_support import FAST_SETTINGS, AlwaysProbing, postgres_url, require_postgres
 
 USERS = {"ada": "admin", "mia": "member", "max": "member", "val": "viewer"}
 MEMBERS = ["ada", "mia", "max"]
@@ -330,6 +331,23 @@ def _sqlite_store(folder: Path) -> Callable[[], tuple[pinsphere.PinStore, Callab
     return make
 
 
+def _probing_sqlite_store(
+    folder: Path,
+) -> Callable[[], tuple[pinsphere.PinStore, Callable[[], None]]]:
+    """SQLite stores whose searches always read ids and revisions first, then the rows of
+    pins they do not keep (see pinsphere.backends.sql.pin_cache)."""
+    make_plain = _sqlite_store(folder)
+
+    def make() -> tuple[pinsphere.PinStore, Callable[[], None]]:
+        store, drop = make_plain()
+        metadata = store.metadata
+        assert isinstance(metadata, SQLMetadataBackend)
+        metadata._pin_cache = AlwaysProbing(4096)
+        return store, drop
+
+    return make
+
+
 def _postgres_store() -> tuple[pinsphere.PinStore, Callable[[], None]]:
     import psycopg
 
@@ -353,7 +371,7 @@ _SETTINGS: dict[str, Any] = {
 }
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "sqlite-probing", "postgresql"])
 def test_permissions_agree_with_the_model(backend: str, tmp_path: Path) -> None:
     # Long runs find the interesting worlds (a private pin on a shared board of its owner);
     # the memory backend affords many, the databases fewer.
@@ -361,6 +379,8 @@ def test_permissions_agree_with_the_model(backend: str, tmp_path: Path) -> None:
         factory, examples, steps = _memory_store, 100, 40
     elif backend == "sqlite":
         factory, examples, steps = _sqlite_store(tmp_path), 15, 30
+    elif backend == "sqlite-probing":
+        factory, examples, steps = _probing_sqlite_store(tmp_path), 15, 30
     else:
         require_postgres(postgres_url())
         factory, examples, steps = _postgres_store, 10, 30

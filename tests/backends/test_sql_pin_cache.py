@@ -18,18 +18,10 @@ from pinsphere.policy import AccessRule
 from pinsphere.search import parse_query
 from pinsphere.testing.factories import EVERYTHING, make_board, make_pin, now_ms, signed_in
 from pinsphere.testing.metadata import MetadataBackendSuite
-from store_support import with_option
+from store_support import AlwaysProbing, with_option
 
 ALICE = signed_in("user-alice")
 BOB = signed_in("user-bob")
-
-
-class AlwaysProbing(PinCache):
-    """A cache that has every search read ids and revisions first."""
-
-    @property
-    def worth_probing(self) -> bool:
-        return True
 
 
 # -- the cache alone ------------------------------------------------------------------------------
