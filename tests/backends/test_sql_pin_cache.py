@@ -3,16 +3,20 @@ changed them, and never deciding what a caller may see."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from pinsphere.backends.base import MetadataBackend, PinChanges
+from pinsphere.backends.sql import migrate, tables, upgrade_schema
 from pinsphere.backends.sql.metadata import SQLMetadataBackend
-from pinsphere.backends.sql.pin_cache import PinCache
+from pinsphere.backends.sql.pin_cache import UNKNOWN_REVISION, PinCache
+from pinsphere.backends.sql.rows import new_revision, pin_key
 from pinsphere.models import Pin
 from pinsphere.policy import AccessRule
 from pinsphere.search import parse_query
@@ -41,16 +45,16 @@ def test_a_pin_is_given_back_only_for_the_revision_it_was_built_from() -> None:
 def test_a_full_cache_drops_its_oldest_pins() -> None:
     cache = PinCache(8)
     for key in range(8):
-        cache.put(key, key, make_pin())
-    cache.put(8, 8, make_pin())
+        cache.put(key, key + 100, make_pin())
+    cache.put(8, 108, make_pin())
     assert len(cache) == 7  # the oldest quarter (2) went, the new one came
-    assert cache.get(0, 0) is None
-    assert cache.get(1, 1) is None
-    assert cache.get(2, 2) is not None
-    assert cache.get(8, 8) is not None
-    cache.put(8, 9, make_pin())  # a newer revision of a kept pin replaces it in place
+    assert cache.get(0, 100) is None
+    assert cache.get(1, 101) is None
+    assert cache.get(2, 102) is not None
+    assert cache.get(8, 108) is not None
+    cache.put(8, 109, make_pin())  # a newer revision of a kept pin replaces it in place
     assert len(cache) == 7
-    assert cache.get(8, 9) is not None
+    assert cache.get(8, 109) is not None
 
 
 def test_a_cache_of_size_zero_keeps_nothing() -> None:
@@ -129,15 +133,16 @@ def _fill(backend: MetadataBackend, count: int = 30) -> list[Pin]:
 
 def _every_page(
     backend: MetadataBackend, text: str, access: AccessRule, limit: int = 7
-) -> list[Pin]:
+) -> list[tuple[list[Pin], bool]]:
+    """Every page of a search, with whether it said more follow."""
     query = parse_query(text)
-    found: list[Pin] = []
+    pages: list[tuple[list[Pin], bool]] = []
     after = None
     while True:
         items, more = backend.search_page(query, access, limit=limit, after=after)
-        found.extend(items)
+        pages.append((items, more))
         if not more:
-            return found
+            return pages
         after = items[-1].id
 
 
@@ -153,7 +158,10 @@ def test_probed_pages_are_the_pages_read_whole(
     again = _every_page(backend, text, access)  # everything kept: ids and revisions only
     assert first == expected
     assert again == expected
-    assert [pin.boards for pin in again] == [pin.boards for pin in expected]
+    assert len(expected) > 1  # several pages, the last saying no more follow
+    assert [pin.boards for items, _ in again for pin in items] == [
+        pin.boards for items, _ in expected for pin in items
+    ]
 
 
 def test_a_kept_pin_shows_the_boards_each_caller_may_see(backend: SQLMetadataBackend) -> None:
@@ -262,3 +270,88 @@ class TestSQLMetadataProbing(MetadataBackendSuite):
         backend._pin_cache = AlwaysProbing(4096)
         yield backend
         backend.close()
+
+
+def test_a_pin_built_from_an_unknown_revision_is_not_kept() -> None:
+    cache = PinCache(10)
+    cache.put(1, UNKNOWN_REVISION, make_pin())
+    assert len(cache) == 0
+
+
+def test_revisions_do_not_follow_the_process_random_seed() -> None:
+    random.seed(7)
+    first = [new_revision() for _ in range(3)]
+    random.seed(7)
+    again = [new_revision() for _ in range(3)]
+    assert first != again
+    assert all(0 < value < 2**62 for value in first + again)
+
+
+def test_searches_start_probing_once_they_find_their_pins(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = SQLMetadataBackend.from_url(database_url)
+    try:
+        _fill(backend)
+        probes: list[bool] = []
+        real = backend._plans.search
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            probes.append(kwargs.get("probe", False))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(backend._plans, "search", spy)
+        query = parse_query("tag:cats")
+        answers = [backend.search_page(query, ALICE, limit=5) for _ in range(12)]
+        assert probes[0] is False  # nothing kept yet
+        assert probes[-1] is True  # every pin found kept, again and again
+        assert all(answer == answers[0] for answer in answers)
+    finally:
+        backend.close()
+
+
+def test_rows_inserted_without_a_revision_get_one(backend: SQLMetadataBackend) -> None:
+    pins = _fill(backend, count=3)
+    query = parse_query("")
+    backend.search_page(query, EVERYTHING, limit=10)
+    with backend._db.engine.begin() as conn:
+        # A process of the previous version deletes a pin and imports it again, changed,
+        # without knowing the column.
+        row = dict(
+            conn.execute(sa.select(tables.pins).where(tables.pins.c.id == _key(pins[0])))
+            .mappings()
+            .one()
+        )
+        conn.execute(tables.pins.delete().where(tables.pins.c.id == row["id"]))
+        row.pop("revision")
+        row["title"] = "imported again"
+        conn.execute(tables.pins.insert().values(row))
+        revision = conn.execute(
+            sa.select(tables.pins.c.revision).where(tables.pins.c.id == row["id"])
+        ).scalar_one()
+    assert revision != UNKNOWN_REVISION
+    items, _ = backend.search_page(query, EVERYTHING, limit=10)
+    assert {pin.id: pin.title for pin in items}[pins[0].id] == "imported again"
+
+
+def test_an_upgrade_gives_existing_pins_distinct_revisions(database_url: str) -> None:
+    backend = SQLMetadataBackend.from_url(database_url)
+    try:
+        _fill(backend, count=5)
+        database = backend._db
+        with database.write() as conn:
+            command.downgrade(migrate._config(conn, "metadata"), "m0006")
+        upgrade_schema(database_url, "metadata")
+        with database.read() as conn:
+            revisions = conn.execute(sa.select(tables.pins.c.revision)).scalars().all()
+        assert len(revisions) == 5
+        assert UNKNOWN_REVISION not in revisions
+        assert len(set(revisions)) == 5
+    finally:
+        backend.close()
+
+
+def _key(pin: Pin) -> int:
+    key = pin_key(pin.id)
+    assert key is not None
+    return key

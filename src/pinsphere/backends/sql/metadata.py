@@ -315,7 +315,6 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
                     if names != pin.boards:
                         pin = pin_with_boards(pin, names)
                 made.append(pin)
-            cache.count_found(len(page) - len(missing), len(page))
             if missing:
                 sql, parameters = self._plans.pins_by_key(missing)
                 fetched = {row[0]: row for row in reader.rows(sql, parameters)}
@@ -332,6 +331,7 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
                 built.append((key, revision, pin))
                 made[at] = pin
             cache.put_many(built)
+        cache.count_found(len(page) - len(missing), len(page))
         return [pin for pin in made if pin is not None], len(probed) > limit
 
     def search_rows(

@@ -26,7 +26,11 @@ from itertools import islice
 
 from pinsphere.models import Pin
 
-__all__ = ["DEFAULT_PIN_CACHE_SIZE", "PinCache"]
+__all__ = ["DEFAULT_PIN_CACHE_SIZE", "UNKNOWN_REVISION", "PinCache"]
+
+UNKNOWN_REVISION = 0
+"""The column's default: what a row inserted without a revision holds until the insert
+trigger draws one. A pin built from it is never kept."""
 
 DEFAULT_PIN_CACHE_SIZE = 4096
 """Pins kept per metadata backend unless the URL says otherwise (``?pin_cache_size=N``):
@@ -89,6 +93,8 @@ class PinCache:
         with self._lock:
             held = self._held
             for key, revision, pin in built:
+                if revision == UNKNOWN_REVISION:
+                    continue  # a row written without a revision: nothing tells its writes apart
                 if len(held) >= self._capacity and key not in held:
                     # Insertion order: the first keys are the oldest kept.
                     for old in list(islice(held, max(1, self._capacity // _DROP_SHARE))):

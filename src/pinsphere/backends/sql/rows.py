@@ -8,6 +8,7 @@ a page of pins, building results was most of the cost above the query itself.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -42,9 +43,13 @@ __all__ = [
     "user_from_row",
 ]
 
-# Signed 64-bit columns on both databases; 62 random bits stay clear of the sign.
+# Signed 64-bit columns on both databases; 62 random bits stay clear of the sign. A private
+# generator, seeded from the system's entropy and again in every forked child, so that no
+# random.seed() elsewhere in the process, nor a pre-forked server, can repeat a sequence.
 _REVISION_BITS = 62
-_revisions = random.getrandbits
+_revision_source = random.Random()
+os.register_at_fork(after_in_child=_revision_source.seed)
+_revisions = _revision_source.getrandbits
 
 # Tags may not hold control characters, so a newline can never be part of one.
 _TAG_SEPARATOR = "\n"
@@ -95,7 +100,8 @@ USER_COLUMNS: tuple[sa.Column[Any], ...] = tuple(
 def new_revision() -> int:
     """A fresh value for ``pins.revision``: random, so that no two writes of a pin (even of
     a pin deleted and imported again under its id) share one, in any process."""
-    return _revisions(_REVISION_BITS)
+    # 0 is what a row written without one holds (see PinCache): never drawn.
+    return _revisions(_REVISION_BITS) or 1
 
 
 def to_utc(value: datetime) -> datetime:
