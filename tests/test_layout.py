@@ -25,6 +25,7 @@ from pinsphere.layout import (
     OriginalsLayout,
 )
 from pinsphere.layout_marker import LAYOUT_MARKER_KEY, marker_bytes, read_marker, settle_layout
+from pinsphere.models import Pin
 from pinsphere.testing.media import gif_bytes, jpeg_bytes, png_bytes
 from store_support import FAST_SETTINGS, drop_layout_marker, open_legacy_store
 
@@ -167,16 +168,34 @@ def test_the_marker_survives_a_sweep(store: pinsphere.PinStore, alice: pinsphere
     assert read_marker(store.blobs) == ONE_LEVEL
 
 
+def _alice_pin_without_marker(folder: Path, data: bytes, *, legacy: bool = False) -> Pin:
+    """One pin of alice's in a new store (or one written with two-level originals), whose
+    layout marker is then lost."""
+    opened = open_legacy_store(folder) if legacy else pinsphere.open(folder, settings=FAST_SETTINGS)
+    with opened as store:
+        pin = store.as_user(store.users.create("alice", password="alice-password")).upload(data)
+    drop_layout_marker(folder)
+    return pin
+
+
+def _assert_serves(
+    store: pinsphere.PinStore,
+    layout: OriginalsLayout,
+    marker: OriginalsLayout | None,
+    pin: Pin,
+    data: bytes,
+) -> None:
+    """The store reads ``layout``, has recorded ``marker``, and serves the pin's bytes."""
+    assert store.layout == layout
+    assert read_marker(store.blobs) == marker
+    with store.as_user("alice").open(pin.id) as original:
+        assert original.read() == data
+
+
 def test_a_store_whose_marker_was_lost_keeps_its_layout(tmp_path: Path) -> None:
+    pin = _alice_pin_without_marker(tmp_path, png_bytes())
     with pinsphere.open(tmp_path, settings=FAST_SETTINGS) as store:
-        me = store.as_user(store.users.create("alice", password="alice-password"))
-        pin = me.upload(png_bytes())
-    drop_layout_marker(tmp_path)
-    with pinsphere.open(tmp_path, settings=FAST_SETTINGS) as store:
-        assert store.layout == ONE_LEVEL
-        assert read_marker(store.blobs) == ONE_LEVEL
-        with store.as_user("alice").open(pin.id) as original:
-            assert original.read() == png_bytes()
+        _assert_serves(store, ONE_LEVEL, ONE_LEVEL, pin, png_bytes())
 
 
 STRAYS = {
@@ -199,33 +218,22 @@ def add_strays(folder: Path) -> FsspecBlobBackend:
 def test_stray_files_do_not_decide_the_layout_of_a_store_that_lost_its_marker(
     tmp_path: Path,
 ) -> None:
-    with pinsphere.open(tmp_path, settings=FAST_SETTINGS) as store:
-        me = store.as_user(store.users.create("alice", password="alice-password"))
-        pin = me.upload(png_bytes())
-    drop_layout_marker(tmp_path)
+    pin = _alice_pin_without_marker(tmp_path, png_bytes())
     blobs = add_strays(tmp_path)
     listed = list(blobs.keys(ORIGINALS_PREFIX))
     assert listed.index(ONE_LEVEL.key(pin.media.sha256)) == len(STRAYS)  # strays come first
 
     with pinsphere.open(tmp_path, settings=FAST_SETTINGS) as store:
-        assert store.layout == ONE_LEVEL
-        assert read_marker(store.blobs) == ONE_LEVEL
-        with store.as_user("alice").open(pin.id) as original:
-            assert original.read() == png_bytes()
+        _assert_serves(store, ONE_LEVEL, ONE_LEVEL, pin, png_bytes())
         for key, data in STRAYS.items():
             assert read_blob(store, key) == data
 
 
 def test_stray_files_do_not_decide_the_layout_of_a_two_level_store(tmp_path: Path) -> None:
-    with open_legacy_store(tmp_path) as old:
-        pin = old.as_user(old.users.create("alice", password="alice-password")).upload(gif_bytes())
-    drop_layout_marker(tmp_path)
+    pin = _alice_pin_without_marker(tmp_path, gif_bytes(), legacy=True)
     add_strays(tmp_path)
     with pinsphere.open(tmp_path, settings=FAST_SETTINGS) as store:
-        assert store.layout == TWO_LEVELS
-        assert read_marker(store.blobs) == TWO_LEVELS
-        with store.as_user("alice").open(pin.id) as original:
-            assert original.read() == gif_bytes()
+        _assert_serves(store, TWO_LEVELS, TWO_LEVELS, pin, gif_bytes())
 
 
 def test_a_store_holding_stray_files_only_gets_the_fresh_layout(tmp_path: Path) -> None:
@@ -485,16 +493,11 @@ def test_stores_opening_a_fresh_store_at_once_agree(tmp_path: Path) -> None:
 def test_a_store_that_cannot_be_written_still_opens(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with open_legacy_store(tmp_path) as old:
-        pin = old.as_user(old.users.create("alice", password="alice-password")).upload(png_bytes())
-    drop_layout_marker(tmp_path)
+    pin = _alice_pin_without_marker(tmp_path, png_bytes(), legacy=True)
 
     def refused(self: FsspecBlobBackend) -> BlobWriter:
         raise errors.BackendUnavailable("read-only credentials")
 
     monkeypatch.setattr(FsspecBlobBackend, "writer", refused)
     with pinsphere.open(tmp_path, settings=FAST_SETTINGS) as store:
-        assert store.layout == TWO_LEVELS
-        assert read_marker(store.blobs) is None
-        with store.as_user("alice").open(pin.id) as original:
-            assert original.read() == png_bytes()
+        _assert_serves(store, TWO_LEVELS, None, pin, png_bytes())

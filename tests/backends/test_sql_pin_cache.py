@@ -34,7 +34,7 @@ BOB = signed_in("user-bob")
 def test_a_pin_is_given_back_only_for_the_revision_it_was_built_from() -> None:
     cache = PinCache(10)
     pin = make_pin(title="kept")
-    cache.put(1, 111, pin)
+    cache.put_many([(1, 111, pin)])
     assert cache.get(1, 111) is pin
     assert cache.get(1, 112) is None
     assert cache.get(2, 111) is None
@@ -45,21 +45,21 @@ def test_a_pin_is_given_back_only_for_the_revision_it_was_built_from() -> None:
 def test_a_full_cache_drops_its_oldest_pins() -> None:
     cache = PinCache(8)
     for key in range(8):
-        cache.put(key, key + 100, make_pin())
-    cache.put(8, 108, make_pin())
+        cache.put_many([(key, key + 100, make_pin())])
+    cache.put_many([(8, 108, make_pin())])
     assert len(cache) == 7  # the oldest quarter (2) went, the new one came
     assert cache.get(0, 100) is None
     assert cache.get(1, 101) is None
     assert cache.get(2, 102) is not None
     assert cache.get(8, 108) is not None
-    cache.put(8, 109, make_pin())  # a newer revision of a kept pin replaces it in place
+    cache.put_many([(8, 109, make_pin())])  # a newer revision of a kept pin replaces it in place
     assert len(cache) == 7
     assert cache.get(8, 109) is not None
 
 
 def test_a_cache_of_size_zero_keeps_nothing() -> None:
     cache = PinCache(0)
-    cache.put(1, 1, make_pin())
+    cache.put_many([(1, 1, make_pin())])
     assert not cache.enabled
     assert len(cache) == 0
     assert cache.get(1, 1) is None
@@ -274,7 +274,7 @@ class TestSQLMetadataProbing(MetadataBackendSuite):
 
 def test_a_pin_built_from_an_unknown_revision_is_not_kept() -> None:
     cache = PinCache(10)
-    cache.put(1, UNKNOWN_REVISION, make_pin())
+    cache.put_many([(1, UNKNOWN_REVISION, make_pin())])
     assert len(cache) == 0
 
 

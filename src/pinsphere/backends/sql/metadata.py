@@ -275,14 +275,10 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
         built = []
         for row in rows:
             key, revision = row[0], row[_REVISION_AT]
-            pin = cache.get(key, revision)
+            pin = self._kept(key, revision, row[_BOARD_NAMES_AT])
             if pin is None:
                 pin = pin_from_record(row, sqlite=sqlite)
                 built.append((key, revision, pin))
-            else:
-                names = record_boards(row[_BOARD_NAMES_AT])
-                if names != pin.boards:
-                    pin = pin_with_boards(pin, names)
             made.append(pin)
         if built:
             cache.put_many(built)
@@ -294,31 +290,13 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
     ) -> tuple[list[Pin], bool] | None:
         """A page read as ids and revisions, then the rows of the pins not kept; ``None``
         when a row changed between the two statements (the caller then reads whole rows)."""
-        after_key = page_position(limit + 1, after)
-        cache = self._pin_cache
-        way = None if self._words is None else self._words.choose(query, limit + 1)
-        with self._db.reader(stable_plan=way is not None or stable_plan(query)) as reader:
-            driver = choose_driver(reader, query, self._dialect) if way is None else way.driver
-            sql, parameters = self._plans.search(
-                query, access, driver, limit=limit + 1, after=after_key, probe=True
-            )
-            probed = reader.rows(sql, parameters)
-            page = probed[:limit]
-            made: list[Pin | None] = []
-            missing: list[int] = []
-            for key, revision, stored_names in page:
-                pin = cache.get(key, revision)
-                if pin is None:
-                    missing.append(key)
-                else:
-                    names = record_boards(stored_names)
-                    if names != pin.boards:
-                        pin = pin_with_boards(pin, names)
-                made.append(pin)
-            if missing:
-                sql, parameters = self._plans.pins_by_key(missing)
-                fetched = {row[0]: row for row in reader.rows(sql, parameters)}
+        probed = self._search_rows(query, access, limit=limit + 1, after=after, probe=True)
+        page = probed[:limit]
+        made = [self._kept(key, revision, names) for key, revision, names in page]
+        missing = [key for (key, _, _), pin in zip(page, made, strict=True) if pin is None]
         if missing:
+            with self._db.reader(stable_plan=True) as reader:
+                fetched = {row[0]: row for row in reader.rows(*self._plans.pins_by_key(missing))}
             sqlite = self._dialect == "sqlite"
             built = []
             for at, (key, revision, stored_names) in enumerate(page):
@@ -330,9 +308,18 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
                 pin = pin_from_record((*row, stored_names), sqlite=sqlite)
                 built.append((key, revision, pin))
                 made[at] = pin
-            cache.put_many(built)
-        cache.count_found(len(page) - len(missing), len(page))
+            self._pin_cache.put_many(built)
+        self._pin_cache.count_found(len(page) - len(missing), len(page))
         return [pin for pin in made if pin is not None], len(probed) > limit
+
+    def _kept(self, key: int, revision: int, stored_names: Any) -> Pin | None:
+        """The pin kept from this revision of its row, showing the boards of a search row's
+        last column (they depend on the caller); ``None`` when none is kept."""
+        pin = self._pin_cache.get(key, revision)
+        if pin is None:
+            return None
+        names = record_boards(stored_names)
+        return pin if names == pin.boards else pin_with_boards(pin, names)
 
     def search_rows(
         self, query: Query, access: AccessRule, *, limit: int, after: str | None = None
@@ -344,12 +331,24 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
         diagnostics: the benchmarks time it to tell the database's share of a search from
         the cost of building its results.
         """
+        return self._search_rows(query, access, limit=limit, after=after)
+
+    def _search_rows(
+        self,
+        query: Query,
+        access: AccessRule,
+        *,
+        limit: int,
+        after: str | None,
+        probe: bool = False,
+    ) -> list[tuple[Any, ...]]:
+        """:meth:`search_rows`; with ``probe``, the ids, revisions and board names only."""
         after_key = page_position(limit, after)
         way = None if self._words is None else self._words.choose(query, limit)
         with self._db.reader(stable_plan=way is not None or stable_plan(query)) as reader:
             driver = choose_driver(reader, query, self._dialect) if way is None else way.driver
             sql, parameters = self._plans.search(
-                query, access, driver, limit=limit, after=after_key
+                query, access, driver, limit=limit, after=after_key, probe=probe
             )
             return reader.rows(sql, parameters)
 

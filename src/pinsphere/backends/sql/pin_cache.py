@@ -82,10 +82,6 @@ class PinCache:
             return None
         return held[1]
 
-    def put(self, key: int, revision: int, pin: Pin) -> None:
-        """Keep ``pin``, built from ``revision`` of the row with this key."""
-        self.put_many([(key, revision, pin)])
-
     def put_many(self, built: Iterable[tuple[int, int, Pin]]) -> None:
         """Keep pins, each with its key and the revision it was built from (one lock)."""
         if not self._capacity:
