@@ -165,13 +165,15 @@ def store_original(
         with blobs.writer() as writer:
             chunk = head
             while chunk:
-                measured.add(chunk)
-                if measured.size > settings.max_upload_bytes:
+                if measured.size + len(chunk) > settings.max_upload_bytes:
                     raise TooLarge(
                         f"the file is larger than {settings.max_upload_bytes} bytes",
                         limit=settings.max_upload_bytes,
                     )
+                # Written before it is hashed: a local store starts the chunk's way to the
+                # disk on writing, and the disk then works while the CPU hashes.
                 writer.write(chunk)
+                measured.add(chunk)
                 chunk = stream.read(settings.chunk_size)
             # Checked before committing, so that a bad file is never visible in the store.
             dimensions = _check_and_measure(measured, mime_type, settings.max_image_pixels)

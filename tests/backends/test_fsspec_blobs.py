@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from pinsphere.backends.fsspec import (
     FsspecBlobOptions,
     register_options_model,
     validate_key,
+    writeback,
     writers,
 )
 from pinsphere.backends.fsspec import options as fsspec_options
@@ -342,6 +344,100 @@ def test_fsync_is_on_by_default_and_called(tmp_path: Path, monkeypatch: pytest.M
     fast = FsspecBlobBackend.from_url(f"file://{tmp_path}?fsync=false")
     put(fast, "c/d", b"fast")
     assert calls == []
+
+
+def _staged_size(backend: FsspecBlobBackend) -> int:
+    (staged,) = staged_files(backend)
+    return os.path.getsize(staged)
+
+
+@pytest.mark.parametrize("fsync", ["true", "false"])
+def test_small_writes_are_gathered_and_large_ones_written_out_at_once(
+    tmp_path: Path, fsync: str
+) -> None:
+    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}?fsync={fsync}")
+    gather = writers.GATHER_SIZE
+    with backend.writer() as writer:
+        writer.write(b"x" * 1000)
+        writer.write(bytearray(b"y" * 1000))
+        assert _staged_size(backend) == 0  # still gathered
+        writer.write(b"z" * gather)
+        assert _staged_size(backend) == gather + 2000
+        writer.write(b"tail")
+        assert writer.commit("gathered") is True
+    with backend.open("gathered") as blob:
+        assert blob.read() == b"x" * 1000 + b"y" * 1000 + b"z" * gather + b"tail"
+    assert staged_files(backend) == []
+
+
+def test_a_gathered_buffer_the_caller_reuses_is_copied(local: FsspecBlobBackend) -> None:
+    buffer = bytearray(b"first")
+    with local.writer() as writer:
+        writer.write(buffer)
+        buffer[:] = b"later"
+        writer.commit("copied")
+    with local.open("copied") as blob:
+        assert blob.read() == b"first"
+
+
+def test_short_writes_of_the_file_are_continued(
+    local: FsspecBlobBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = os.urandom(3 * writers.GATHER_SIZE)
+    with local.writer() as writer:
+        staged: Any = writer._file  # type: ignore[attr-defined]
+        real_write = staged.write
+
+        class ShortWrites:
+            """The file as a signal-interrupted write would leave it: a few bytes at a time."""
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(staged, name)
+
+            def write(self, view: memoryview) -> int:
+                return int(real_write(view[:1000]))
+
+        monkeypatch.setattr(writer, "_file", ShortWrites())
+        writer.write(data)
+        writer.commit("short")
+    with local.open("short") as blob:
+        assert blob.read() == data
+
+
+def test_durable_writes_start_the_disk_writing_as_they_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[tuple[int, int]] = []
+    monkeypatch.setattr(
+        writers, "start_writeback", lambda fd, offset, length: started.append((offset, length))
+    )
+    gather = writers.GATHER_SIZE
+    durable = FsspecBlobBackend.from_url(f"file://{tmp_path}/durable")
+    put(durable, "a", b"a" * gather)
+    with durable.writer() as writer:
+        writer.write(b"b" * gather)
+        writer.write(b"c" * gather)
+        writer.write(b"end")
+        writer.commit("b")
+    # Each range written out before commit, once, in order; not the rest written at commit,
+    # which the fsync writes right away.
+    assert started == [(0, gather), (0, gather), (gather, gather)]
+    started.clear()
+    fast = FsspecBlobBackend.from_url(f"file://{tmp_path}/fast?fsync=false")
+    put(fast, "a", b"a" * gather)
+    assert started == []  # nothing to hurry when nothing waits for the disk
+
+
+def test_starting_the_write_out_changes_no_bytes(tmp_path: Path) -> None:
+    assert writeback.writeback_supported() is sys.platform.startswith("linux")
+    path = tmp_path / "file"
+    data = os.urandom(200_000)
+    with open(path, "wb", buffering=0) as file:
+        file.write(data)
+        writeback.start_writeback(file.fileno(), 0, len(data))
+        writeback.start_writeback(file.fileno(), 0, 0)
+        os.fsync(file.fileno())
+    assert path.read_bytes() == data
 
 
 def test_commit_falls_back_to_rename_without_hard_links(

@@ -168,9 +168,7 @@ class FsspecBlobBackend(BlobBackend):
         """
         staged = f"{self._staging}/{new_staged_name()}"
         if self._local:
-            return LocalWriter(
-                staged, self.root, chunk_size=self.options.chunk_size, fsync=self._fsync
-            )
+            return LocalWriter(staged, self.root, fsync=self._fsync)
         if self._memory:
             return MemoryWriter(self.fs, staged, self.root)
         return FsspecWriter(self.fs, staged, self.root)

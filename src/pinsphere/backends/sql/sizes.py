@@ -11,13 +11,14 @@ concurrent writers on PostgreSQL lock the rows they share in one order and canno
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 
 from sqlalchemy.engine import Connection
 
 from pinsphere.backends.sql.engine import driver_executemany
 
-__all__ = ["change_sizes"]
+__all__ = ["change_sizes", "change_sizes_sqlite"]
 
 _UPSERT = (
     "INSERT INTO tag_sizes (tag, pins) VALUES ({0}, {0}) "
@@ -27,8 +28,19 @@ _UPSERT = (
 
 def change_sizes(conn: Connection, deltas: Mapping[str, int]) -> None:
     """Add each delta to its tag's size, in the caller's transaction."""
-    rows = [(tag, delta) for tag, delta in sorted(deltas.items()) if delta]
-    if not rows:
-        return
-    placeholder = "?" if conn.dialect.name == "sqlite" else "%s"
-    driver_executemany(conn, _UPSERT.format(placeholder), rows)
+    rows = _size_rows(deltas)
+    if rows:
+        placeholder = "?" if conn.dialect.name == "sqlite" else "%s"
+        driver_executemany(conn, _UPSERT.format(placeholder), rows)
+
+
+def change_sizes_sqlite(connection: sqlite3.Connection, deltas: Mapping[str, int]) -> None:
+    """:func:`change_sizes` on a SQLite driver connection, in its open transaction."""
+    rows = _size_rows(deltas)
+    if rows:
+        connection.executemany(_UPSERT.format("?"), rows)
+
+
+def _size_rows(deltas: Mapping[str, int]) -> list[tuple[str, int]]:
+    # In tag order: see the module's docstring.
+    return [(tag, delta) for tag, delta in sorted(deltas.items()) if delta]

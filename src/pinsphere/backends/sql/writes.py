@@ -8,16 +8,17 @@ from __future__ import annotations
 import functools
 import gc
 import operator
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
-from pinsphere.backends.sql.engine import driver_executemany
-from pinsphere.backends.sql.sizes import change_sizes
+from pinsphere.backends.sql.sizes import change_sizes, change_sizes_sqlite
 from pinsphere.backends.sql.tables import board_pins, pin_tags, pins, tsvector_literal
 from pinsphere.tags import tag_ancestors
 
@@ -26,12 +27,15 @@ __all__ = [
     "bulk_allocation",
     "expand_tags",
     "insert_rows",
+    "insert_sqlite_rows",
     "tag_row_dicts",
     "tag_rows",
 ]
 
 # Below this many rows an INSERT costs less than setting up COPY.
 _COPY_THRESHOLD = 64
+# The SQLite dialect, for the bind conversions of inserts made on the driver connection.
+_SQLITE = sqlite.dialect()
 
 
 @contextmanager
@@ -91,18 +95,10 @@ def insert_rows(
     SQLite, :func:`~pinsphere.backends.sql.rows.pin_values` dicts elsewhere.
     """
     if conn.dialect.name == "sqlite":
-        statement, _ = _insert_plan(pins, conn.dialect)
-        driver_executemany(conn, statement, pin_rows)
-        # The pins' words to the full-text index, in bulk (see tables.py).
-        key, words = _position(pins, "id"), _position(pins, "search_doc")
-        driver_executemany(
-            conn,
-            "INSERT INTO pins_fts (rowid, search_doc) VALUES (?, ?)",
-            [(values[key], values[words]) for values in pin_rows],
-        )
-        _executemany(conn, pin_tags, tag_index_rows)
-        _executemany(conn, board_pins, _records(board_pins, board_rows))
-    elif len(pin_rows) + len(tag_index_rows) >= _COPY_THRESHOLD:
+        driver: Any = conn.connection.driver_connection
+        insert_sqlite_rows(driver, pin_rows, tag_index_rows, board_rows)
+        return
+    if len(pin_rows) + len(tag_index_rows) >= _COPY_THRESHOLD:
         _copy(conn, pins, _records(pins, pin_rows), {"search_doc": tsvector_literal})
         _copy(conn, pin_tags, tag_index_rows, {})
         _copy(conn, board_pins, _records(board_pins, board_rows), {})
@@ -116,6 +112,31 @@ def insert_rows(
     change_sizes(conn, Counter(row[0] for row in tag_index_rows))
 
 
+def insert_sqlite_rows(
+    connection: sqlite3.Connection,
+    pin_rows: Sequence[Sequence[Any]],
+    tag_index_rows: Sequence[TagRow],
+    board_rows: Sequence[dict[str, Any]],
+) -> None:
+    """:func:`insert_rows` on a SQLite driver connection, in its open transaction.
+
+    SQLAlchemy's per-row parameter handling costs more than SQLite's insert itself; the
+    values are converted here exactly as SQLAlchemy would (the types' bind processors).
+    """
+    statement, _ = _insert_plan(pins, _SQLITE)
+    connection.executemany(statement, pin_rows)
+    # The pins' words to the full-text index, in bulk (see tables.py).
+    key, words = _position(pins, "id"), _position(pins, "search_doc")
+    connection.executemany(
+        "INSERT INTO pins_fts (rowid, search_doc) VALUES (?, ?)",
+        [(values[key], values[words]) for values in pin_rows],
+    )
+    _sqlite_executemany(connection, pin_tags, tag_index_rows)
+    _sqlite_executemany(connection, board_pins, _records(board_pins, board_rows))
+    change_sizes_sqlite(connection, Counter(row[0] for row in tag_index_rows))
+
+
+@functools.cache
 def _position(table: sa.Table, name: str) -> int:
     return [column.name for column in table.columns].index(name)
 
@@ -126,20 +147,13 @@ def _records(table: sa.Table, rows: Sequence[dict[str, Any]]) -> list[tuple[Any,
     return [pick(row) for row in rows]
 
 
-def _executemany(
-    conn: Connection, table: sa.Table, records: Sequence[Sequence[Any]]
-) -> Sequence[Sequence[Any]]:
-    """One driver-level ``executemany`` with the columns' own bind conversions.
-
-    SQLAlchemy's per-row parameter handling costs more than SQLite's insert itself; the
-    values are converted here exactly as SQLAlchemy would (the types' bind processors).
-
-    Returns:
-        The rows as stored (converted).
-    """
+def _sqlite_executemany(
+    connection: sqlite3.Connection, table: sa.Table, records: Sequence[Sequence[Any]]
+) -> None:
+    """One driver-level ``executemany`` with the columns' own bind conversions."""
     if not records:
-        return records
-    statement, convert = _insert_plan(table, conn.dialect)
+        return
+    statement, convert = _insert_plan(table, _SQLITE)
     if convert:
         converted: list[Sequence[Any]] = []
         for record in records:
@@ -148,8 +162,7 @@ def _executemany(
                 values[at] = process(values[at])
             converted.append(tuple(values))
         records = converted
-    driver_executemany(conn, statement, records)
-    return records
+    connection.executemany(statement, records)
 
 
 @functools.cache
