@@ -58,6 +58,29 @@ def test_bad_tags(bad: str) -> None:
         tags.normalize_tag(bad)
 
 
+def test_bad_tags_fail_every_time_and_long_texts_are_not_kept() -> None:
+    for _ in range(2):  # a failure is never remembered as a result
+        with pytest.raises(errors.InvalidInput):
+            tags.normalize_tag("a//b")
+    spaced = "a" + " " * 10_000 + "b"  # collapses to a valid tag
+    before = tags._normalize_cached.cache_info().currsize
+    assert tags.normalize_tag(spaced) == "a b"
+    assert tags._normalize_cached.cache_info().currsize == before
+
+
+@given(st.text(max_size=40))
+def test_kept_normal_forms_equal_fresh_ones(raw: str) -> None:
+    try:
+        fresh: str | None = tags._normalize(raw)
+    except errors.InvalidInput:
+        fresh = None
+    for _ in range(2):
+        try:
+            assert tags.normalize_tag(raw) == fresh
+        except errors.InvalidInput:
+            assert fresh is None
+
+
 def test_tag_lists() -> None:
     assert tags.normalize_tags(["b", "A", "a"]) == ("a", "b")
     assert tags.tag_ancestors("a/b/c") == ["a", "a/b", "a/b/c"]

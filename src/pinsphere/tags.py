@@ -7,6 +7,7 @@ that ``Animals / Cats`` and ``animals/cats`` are the same tag.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -49,6 +50,13 @@ def normalize_tag(raw: str) -> str:
     """
     if not isinstance(raw, str):
         raise InvalidInput("a tag must be a string")
+    if len(raw) > _CACHED_LENGTH:
+        # Whitespace collapses, so a long text may still make a valid tag; never keep one.
+        return _normalize(raw)
+    return _normalize_cached(raw)
+
+
+def _normalize(raw: str) -> str:
     text = unicodedata.normalize("NFC", raw).casefold()
     segments = [_SPACE.sub(" ", part).strip() for part in text.split("/")]
     if any(not segment for segment in segments):
@@ -62,6 +70,13 @@ def normalize_tag(raw: str) -> str:
     if len(segments) > MAX_TAG_DEPTH:
         raise InvalidInput(f"a tag is at most {MAX_TAG_DEPTH} levels deep")
     return tag
+
+
+# Tags repeat (a vocabulary follows Zipf's law, and a client sends the same ones with every
+# upload), and normalising one means Unicode tables and a regex: keep the frequent ones.
+# Invalid tags raise, and lru_cache never keeps a raised call.
+_normalize_cached = functools.lru_cache(maxsize=4096)(_normalize)
+_CACHED_LENGTH = 2 * MAX_TAG_LENGTH
 
 
 def normalize_tags(raw: Iterable[str]) -> tuple[str, ...]:

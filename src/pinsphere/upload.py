@@ -27,7 +27,7 @@ from typing import IO
 from pinsphere.backends.base import BlobBackend
 from pinsphere.errors import InvalidInput, InvalidMedia, TooLarge
 from pinsphere.layout import ORIGINALS_PREFIX, OriginalsLayout
-from pinsphere.media.probe import TAIL_SIZE, check_ends, read_dimensions
+from pinsphere.media.probe import TAIL_SIZE, check_ends, dimensions_from_head, read_dimensions
 from pinsphere.media.sniff import HEAD_SIZE, sniff
 from pinsphere.models import Media
 from pinsphere.settings import StoreSettings
@@ -119,12 +119,12 @@ def _check_and_measure(
     """Integrity and dimensions from the kept bytes; ``None`` when the header is longer
     than what was kept (then the stored file must be read)."""
     check_ends(bytes(measured.head[:12]), measured.tail, measured.size, mime_type)
-    try:
-        return read_dimensions(io.BytesIO(measured.head), mime_type, max_pixels=max_pixels)
-    except InvalidMedia:
-        if measured.whole_file_in_head:
-            raise
-        return None
+    return dimensions_from_head(
+        measured.head,
+        mime_type,
+        whole_file=measured.whole_file_in_head,
+        max_pixels=max_pixels,
+    )
 
 
 def store_original(

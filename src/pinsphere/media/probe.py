@@ -1,8 +1,9 @@
 """Image dimensions and a cheap integrity check, without decoding a pixel.
 
-Reading dimensions costs microseconds (Pillow parses headers only; WebP headers are parsed
-here because Pillow's WebP plugin reads the whole file to open it). Decoding is what the
-thumbnail step does later; this step only has to refuse what it would choke on:
+Reading dimensions costs microseconds: :mod:`pinsphere.media.headers` walks each format's
+header up to its size (Pillow reads the rare header longer than :data:`HEADER_BYTES`).
+Decoding is what the thumbnail step does later; this step only has to refuse what it would
+choke on:
 
 * **Truncation** (:func:`check_integrity`): an upload cut short still has a valid header, so
   Pillow opens it happily. Every accepted image format has a fixed end marker, though, and
@@ -19,12 +20,15 @@ from typing import IO
 from PIL import Image
 
 from pinsphere.errors import InvalidMedia
+from pinsphere.media.headers import HEADER_READERS, HeaderCutShort
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "HEADER_BYTES",
     "TAIL_SIZE",
     "check_ends",
     "check_integrity",
+    "dimensions_from_head",
     "probe_dimensions",
     "read_dimensions",
 ]
@@ -34,6 +38,8 @@ DEFAULT_MAX_PIXELS = 100_000_000
 
 TAIL_SIZE = 4096
 """End markers are searched for in this many trailing bytes."""
+HEADER_BYTES = 256 * 1024
+"""How much of a file's start the header readers look at; longer headers go to Pillow."""
 _PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF"}
 _PNG_END = b"\x00\x00\x00\x00IEND\xae\x42\x60\x82"  # the IEND chunk: length 0, type, CRC
 _JPEG_EOI = b"\xff\xd9"
@@ -152,14 +158,58 @@ def read_dimensions(
     start = fileobj.tell()
     try:
         fileobj.seek(0)
-        if mime_type == "image/webp":
-            width, height = _webp_size(fileobj.read(30))
-        elif mime_type in _PILLOW_FORMATS:
+        head = fileobj.read(HEADER_BYTES)
+        try:
+            width, height = _header_size(head, mime_type)
+        except HeaderCutShort:
+            if len(head) < HEADER_BYTES:
+                raise  # the file ends there
+            # A header longer than HEADER_BYTES (large EXIF or ICC blocks): Pillow seeks
+            # through it.
+            fileobj.seek(0)
             width, height = _pillow_size(fileobj, mime_type)
-        else:
-            raise InvalidMedia(f"cannot read {mime_type} files", detected_type=mime_type)
     finally:
         fileobj.seek(start)
+    return _bounded(width, height, mime_type, max_pixels)
+
+
+def dimensions_from_head(
+    head: bytes | bytearray, mime_type: str, *, whole_file: bool, max_pixels: int
+) -> tuple[int | None, int | None] | None:
+    """:func:`read_dimensions` on the first bytes of a file, kept while it streamed.
+
+    Args:
+        head: The start of the file.
+        mime_type: The sniffed type.
+        whole_file: Whether ``head`` is the whole file.
+        max_pixels: The largest width x height accepted.
+
+    Returns:
+        The size; ``None`` when the header goes on past ``head`` (then read the file with
+        :func:`read_dimensions`).
+
+    Raises:
+        InvalidMedia: As :func:`probe_dimensions`.
+    """
+    if mime_type.startswith("video/"):
+        return None, None
+    try:
+        width, height = _header_size(head, mime_type)
+    except HeaderCutShort:
+        if whole_file:
+            raise
+        return None
+    return _bounded(width, height, mime_type, max_pixels)
+
+
+def _header_size(head: bytes | bytearray, mime_type: str) -> tuple[int, int]:
+    reader = HEADER_READERS.get(mime_type)
+    if reader is None:
+        raise InvalidMedia(f"cannot read {mime_type} files", detected_type=mime_type)
+    return reader(head)
+
+
+def _bounded(width: int, height: int, mime_type: str, max_pixels: int) -> tuple[int, int]:
     if width <= 0 or height <= 0:
         raise InvalidMedia(f"the image is {width}x{height} pixels", detected_type=mime_type)
     if width * height > max_pixels:
@@ -183,27 +233,3 @@ def _pillow_size(fileobj: IO[bytes], mime_type: str) -> tuple[int, int]:
             f"the file is not a readable {mime_type} image: {exc}", detected_type=mime_type
         ) from exc
     return int(width), int(height)
-
-
-def _webp_size(header: bytes) -> tuple[int, int]:
-    """Canvas size from the first chunk of a WebP file (VP8X, VP8 or VP8L)."""
-    if len(header) < 30 or header[:4] != b"RIFF" or header[8:12] != b"WEBP":
-        raise InvalidMedia("the WebP header is malformed", detected_type="image/webp")
-    chunk = header[12:16]
-    if chunk == b"VP8X":
-        # Extended format: 24-bit little-endian canvas width-1 and height-1.
-        return (
-            int.from_bytes(header[24:27], "little") + 1,
-            int.from_bytes(header[27:30], "little") + 1,
-        )
-    if chunk == b"VP8 " and header[23:26] == b"\x9d\x01\x2a":
-        # Lossy: 14-bit sizes after the key frame's start code (top 2 bits are scaling).
-        return (
-            int.from_bytes(header[26:28], "little") & 0x3FFF,
-            int.from_bytes(header[28:30], "little") & 0x3FFF,
-        )
-    if chunk == b"VP8L" and header[20] == 0x2F:
-        # Lossless: after the signature byte, two 14-bit fields hold width-1 and height-1.
-        bits = int.from_bytes(header[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    raise InvalidMedia("the WebP header is malformed", detected_type="image/webp")
