@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="pins loaded by the ingest benchmark (default: --pins, at most 100,000)",
     )
-    parser.add_argument("--upload-files", type=int, default=200, help="images uploaded")
+    parser.add_argument("--upload-files", type=int, default=1000, help="images uploaded")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--rebuild", action="store_true", help="reload the cached search databases")
     parser.add_argument("--quiet", action="store_true", help="print only the report")

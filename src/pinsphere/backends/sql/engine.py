@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from pinsphere.backends.base import BackendOptions, split_options
+from pinsphere.backends.sql.checkpoints import BACKSTOP_PAGES, Checkpointer
 from pinsphere.backends.sql.pin_cache import DEFAULT_PIN_CACHE_SIZE
 from pinsphere.backends.sql.translate import translate_errors, translated
 from pinsphere.errors import BackendUnavailable, InvalidInput
@@ -132,6 +133,8 @@ class Database:
             )
 
         self._readers = readers()
+        # SQLite's WAL checkpoints run on a thread of their own (see .checkpoints).
+        self._checkpointer = Checkpointer(self._open_checkpoint_connection) if sqlite else None
         # SQLite prepares each statement once and keeps it; PostgreSQL needs a say.
         self._stable_readers = (
             self._readers if sqlite else readers(("SET plan_cache_mode = force_generic_plan",))
@@ -165,6 +168,8 @@ class Database:
                 conn = conn.execution_options(pinsphere_write=True)
             with conn.begin():
                 yield conn
+        if self._checkpointer is not None:
+            self._checkpointer.written()
 
     def sqlite_write(self, conflict: str = "the value is already taken") -> SQLiteWriteLease:
         """A SQLite driver connection in a write transaction (``BEGIN IMMEDIATE``), committed
@@ -183,9 +188,16 @@ class Database:
         Raises:
             TypeError: The database is not SQLite.
         """
-        if not self.is_sqlite:
+        if self._checkpointer is None:
             raise TypeError("sqlite_write is for SQLite databases")
-        return SQLiteWriteLease(self._readers, conflict)
+        return SQLiteWriteLease(self._readers, conflict, self._checkpointer)
+
+    def _open_checkpoint_connection(self) -> sqlite3.Connection:
+        # A new connection of its own, never a pooled one: after a fork the pools still
+        # hold the parent's. A passive checkpoint needs no PRAGMAs (WAL mode is the file's).
+        return sqlite3.connect(
+            self.engine.url.database or "", isolation_level=None, check_same_thread=False
+        )
 
     def reader(self, *, stable_plan: bool = False) -> ReaderLease:
         """The driver's own connection, for reads of one statement each, outside a transaction.
@@ -214,7 +226,9 @@ class Database:
         return ReaderLease(self._stable_readers if stable_plan else self._readers)
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and stop the checkpoint thread)."""
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._readers.close()
         self._stable_readers.close()
         self.engine.dispose()
@@ -408,11 +422,12 @@ class SQLiteWriteLease:
     """One write transaction on a :class:`ReaderPool` connection of SQLite, as a context
     manager; see :meth:`Database.sqlite_write`."""
 
-    __slots__ = ("_conflict", "_pool", "_reader")
+    __slots__ = ("_checkpointer", "_conflict", "_pool", "_reader")
 
-    def __init__(self, pool: ReaderPool, conflict: str) -> None:
+    def __init__(self, pool: ReaderPool, conflict: str, checkpointer: Checkpointer) -> None:
         self._pool = pool
         self._conflict = conflict
+        self._checkpointer = checkpointer
 
     def __enter__(self) -> sqlite3.Connection:
         with translate_errors(self._conflict):
@@ -443,6 +458,7 @@ class SQLiteWriteLease:
                     raise
                 raise replacement from failure
             self._pool.give(self._reader)
+            self._checkpointer.written()
             return
         self._abandon(connection)
         replacement = translated(exc, self._conflict)
@@ -570,6 +586,7 @@ def _prepare_sqlite(engine: Engine, options: SQLOptions) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(busy)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 

@@ -1,0 +1,169 @@
+"""SQLite's WAL checkpoints on a background thread: they follow writes, copy the whole log,
+stop with the database, start again in a forked child, and never stop the writers."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pinsphere.backends.sql.checkpoints import BACKSTOP_PAGES, Checkpointer
+from pinsphere.backends.sql.engine import Database, open_database
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    opened, _ = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with opened.sqlite_write() as connection:
+        connection.execute("CREATE TABLE things (id INTEGER PRIMARY KEY, body BLOB)")
+    yield opened
+    opened.dispose()
+
+
+def _checkpointer(database: Database) -> Checkpointer:
+    checkpointer = database._checkpointer
+    assert checkpointer is not None
+    return checkpointer
+
+
+def _wait_for(condition: object, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not callable(condition) or not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _log_state(path: Path) -> tuple[int, int]:
+    """Pages in the log and pages of it already copied, as a passive checkpoint sees them."""
+    with sqlite3.connect(path) as probe:
+        _busy, log, copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return log, copied
+
+
+def test_connections_checkpoint_by_themselves_only_past_the_backstop(
+    database: Database,
+) -> None:
+    with database.reader() as reader:
+        assert reader.rows("PRAGMA wal_autocheckpoint", ()) == [(BACKSTOP_PAGES,)]
+
+
+def test_writes_are_followed_by_a_checkpoint_of_the_whole_log(
+    database: Database, tmp_path: Path
+) -> None:
+    checkpointer = _checkpointer(database)
+    before = checkpointer.checkpoints()
+    for index in range(50):
+        with database.sqlite_write() as connection:
+            connection.execute("INSERT INTO things VALUES (?, ?)", (index, os.urandom(3000)))
+    _wait_for(lambda: checkpointer.checkpoints() > before)
+    # A write through SQLAlchemy's connections is followed by one too.
+    count = checkpointer.checkpoints()
+    with database.write() as conn:
+        conn.exec_driver_sql("DELETE FROM things WHERE id < 10")
+    _wait_for(lambda: checkpointer.checkpoints() > count)
+    log, copied = _log_state(tmp_path / "db.sqlite")
+    assert log == copied
+
+
+def test_the_log_stays_small_under_steady_writes(database: Database, tmp_path: Path) -> None:
+    # Without checkpoints 400 commits of 3 KB rows would leave a log of 400+ pages.
+    for index in range(400):
+        with database.sqlite_write() as connection:
+            connection.execute("INSERT INTO things VALUES (?, ?)", (index, os.urandom(3000)))
+        if index % 50 == 49:
+            time.sleep(0.1)  # room for the thread, as between a server's uploads
+    wal = tmp_path / "db.sqlite-wal"
+    assert wal.stat().st_size < 300 * 4096
+
+
+def test_dispose_stops_the_thread(tmp_path: Path) -> None:
+    database, _ = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with database.sqlite_write() as connection:
+        connection.execute("CREATE TABLE t (x)")
+    thread = _checkpointer(database)._thread
+    assert thread is not None
+    _wait_for(thread.is_alive)
+    database.dispose()
+    assert not thread.is_alive()
+    # Written after closing: nothing starts again.
+    _checkpointer(database).written()
+    assert _checkpointer(database)._thread is thread
+
+
+def test_no_thread_before_the_first_write(tmp_path: Path) -> None:
+    database, _ = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        with database.reader() as reader:
+            reader.rows("SELECT 1", ())
+        assert _checkpointer(database)._thread is None
+    finally:
+        database.dispose()
+
+
+def test_a_checkpointer_that_cannot_connect_leaves_the_writers_be(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def refuse() -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    checkpointer = Checkpointer(refuse, gather_seconds=0)
+    checkpointer.written()
+    thread = checkpointer._thread
+    assert thread is not None
+    thread.join(5)
+    assert not thread.is_alive()
+    assert "cannot open a connection for background checkpoints" in caplog.text
+    checkpointer.written()  # still safe to call
+    checkpointer.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_forked_child_starts_its_own_thread(database: Database) -> None:
+    with database.sqlite_write() as connection:
+        connection.execute("INSERT INTO things VALUES (1, x'00')")
+    parent_thread = _checkpointer(database)._thread
+    assert parent_thread is not None
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 1
+        try:
+            checkpointer = _checkpointer(database)
+            checkpointer.written()  # as a write of the child's would
+            child_thread = checkpointer._thread
+            fresh = child_thread is not None and child_thread is not parent_thread
+            started = time.monotonic()
+            while checkpointer.checkpoints() == 0 and time.monotonic() - started < 10:
+                time.sleep(0.01)
+            code = 0 if fresh and checkpointer.checkpoints() > 0 else 2
+        finally:
+            os.write(write, bytes([code]))
+            os._exit(code)
+    os.close(write)
+    assert os.read(read, 1) == b"\x00"
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert _checkpointer(database)._thread is parent_thread
+
+
+def test_writers_are_not_held_up_by_a_running_checkpoint(database: Database) -> None:
+    # Many writer threads and the checkpoint thread at once: every write lands.
+    def write(offset: int) -> None:
+        for index in range(100):
+            with database.sqlite_write() as connection:
+                connection.execute(
+                    "INSERT INTO things VALUES (?, ?)", (offset + index, os.urandom(2000))
+                )
+
+    threads = [threading.Thread(target=write, args=(1000 * n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with database.reader() as reader:
+        assert reader.rows("SELECT count(*) FROM things", ()) == [(400,)]
