@@ -92,21 +92,36 @@ class _Measured:
     def __init__(self) -> None:
         self.digest = hashlib.sha256()
         self.size = 0
-        self.head = bytearray()
+        # The head's chunks, joined once when probing needs them: copying each chunk into
+        # a growing buffer cost more than the hashing of a small file.
+        self._head_parts: list[bytes] = []
+        self._head_size = 0
         self.tail = b""
 
     def add(self, chunk: bytes) -> None:
         self.digest.update(chunk)
         self.size += len(chunk)
-        if len(self.head) < PROBE_HEAD_SIZE:
-            self.head += chunk[: PROBE_HEAD_SIZE - len(self.head)]
+        room = PROBE_HEAD_SIZE - self._head_size
+        if room > 0:
+            part = chunk if len(chunk) <= room else chunk[:room]
+            # Kept by reference, so a caller's reusable buffer is copied.
+            self._head_parts.append(part if type(part) is bytes else bytes(part))
+            self._head_size += len(part)
         self.tail = (
             (self.tail + chunk)[-TAIL_SIZE:] if len(chunk) < TAIL_SIZE else chunk[-TAIL_SIZE:]
         )
 
     @property
+    def head(self) -> bytes:
+        """The first :data:`PROBE_HEAD_SIZE` bytes (all of a smaller file)."""
+        parts = self._head_parts
+        if len(parts) != 1:
+            parts[:] = [b"".join(parts)]
+        return parts[0]
+
+    @property
     def whole_file_in_head(self) -> bool:
-        return self.size <= len(self.head)
+        return self.size <= self._head_size
 
 
 PROBE_HEAD_SIZE = 256 * 1024
@@ -118,7 +133,7 @@ def _check_and_measure(
 ) -> tuple[int | None, int | None] | None:
     """Integrity and dimensions from the kept bytes; ``None`` when the header is longer
     than what was kept (then the stored file must be read)."""
-    check_ends(bytes(measured.head[:12]), measured.tail, measured.size, mime_type)
+    check_ends(measured.head[:12], measured.tail, measured.size, mime_type)
     return dimensions_from_head(
         measured.head,
         mime_type,

@@ -404,6 +404,24 @@ def test_short_writes_of_the_file_are_continued(
         assert blob.read() == data
 
 
+def test_a_short_gathered_write_is_finished_in_order(
+    local: FsspecBlobBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_writev = os.writev
+
+    def short_writev(fd: int, buffers: list[bytes]) -> int:
+        return real_writev(fd, [buffers[0][:10]])  # as a signal would cut it
+
+    monkeypatch.setattr(writers, "_writev", short_writev)
+    head, body = os.urandom(1000), os.urandom(writers.GATHER_SIZE)
+    with local.writer() as writer:
+        writer.write(head)
+        writer.write(body)
+        writer.commit("short-vector")
+    with local.open("short-vector") as blob:
+        assert blob.read() == head + body
+
+
 def test_durable_writes_start_the_disk_writing_as_they_go(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
