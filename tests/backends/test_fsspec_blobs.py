@@ -404,6 +404,18 @@ def test_short_writes_of_the_file_are_continued(
         assert blob.read() == data
 
 
+def test_many_tiny_writes_are_written_out_in_bounded_batches(local: FsspecBlobBackend) -> None:
+    # More pieces than one writev takes (IOV_MAX is 1,024 on Linux).
+    pieces = [os.urandom(40) for _ in range(3_000)]
+    with local.writer() as writer:
+        for piece in pieces:
+            writer.write(piece)
+        writer.write(memoryview(b"\x00\x01" * 10).cast("H"))  # sized in bytes, not items
+        writer.commit("tiny")
+    with local.open("tiny") as blob:
+        assert blob.read() == b"".join(pieces) + b"\x00\x01" * 10
+
+
 def test_a_short_gathered_write_is_finished_in_order(
     local: FsspecBlobBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:

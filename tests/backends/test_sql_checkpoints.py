@@ -3,10 +3,13 @@ stop with the database, start again in a forked child, and never stop the writer
 
 from __future__ import annotations
 
+import gc
 import os
+import signal
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,3 +170,85 @@ def test_writers_are_not_held_up_by_a_running_checkpoint(database: Database) -> 
         thread.join()
     with database.reader() as reader:
         assert reader.rows("SELECT count(*) FROM things", ()) == [(400,)]
+
+
+def test_a_database_dropped_unclosed_is_collected_and_its_thread_ends(tmp_path: Path) -> None:
+    database, _ = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with database.sqlite_write() as connection:
+        connection.execute("CREATE TABLE t (x)")
+    thread = _checkpointer(database)._thread
+    assert thread is not None
+    dropped = weakref.ref(database)
+    del database, connection
+    gc.collect()
+    assert dropped() is None  # the thread does not keep it alive
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_closing_before_the_thread_starts_is_safe() -> None:
+    checkpointer = Checkpointer(lambda: sqlite3.connect(":memory:"))
+    checkpointer.close()
+    checkpointer.written()
+    assert checkpointer._thread is None
+
+
+def test_a_thread_that_cannot_start_never_fails_the_write(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_threads(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    checkpointer = Checkpointer(lambda: sqlite3.connect(":memory:"))
+    monkeypatch.setattr(threading.Thread, "start", no_threads)
+    checkpointer.written()
+    checkpointer.written()
+    assert checkpointer._thread is None
+    assert caplog.text.count("cannot start the background checkpoint thread") == 1
+    monkeypatch.undo()
+    checkpointer.written()  # tried again on a later write
+    assert checkpointer._thread is not None
+    checkpointer.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_children_forked_while_checkpoints_run_can_write(database: Database) -> None:
+    # The parent keeps writing, so checkpoints run while it forks; every child
+    # must write on its own connections and finish (none may hang on a lock it inherited).
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        index = 0
+        while not stop.is_set():
+            with database.sqlite_write() as connection:
+                connection.execute("INSERT INTO things VALUES (?, ?)", (index, os.urandom(3000)))
+            index += 1
+            time.sleep(0.001)  # SQLite's busy wait is unfair: leave the child a turn
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        for child in range(15):
+            time.sleep(0.02)
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child
+                signal.alarm(20)  # a hung child dies instead of hanging the test
+                code = 1
+                try:
+                    with database.sqlite_write() as connection:
+                        connection.execute(
+                            "INSERT INTO things VALUES (?, x'00')", (1_000_000 + child,)
+                        )
+                    code = 0
+                except BaseException as exc:
+                    os.write(2, f"child failed: {exc!r} {exc.__cause__!r}\n".encode())
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        stop.set()
+        writer.join()
+    with database.reader() as reader:
+        rows = reader.rows("SELECT count(*) FROM things WHERE id >= 1000000", ())
+    assert rows == [(15,)]

@@ -161,8 +161,8 @@ def test_jpeg_fill_bytes_and_standalone_markers_are_skipped() -> None:
 @pytest.mark.parametrize(
     ("data", "why"),
     [
-        (b"\xff\xd8\xff\xda\x00\x08", "FFDA before the frame"),
-        (b"\xff\xd8\xff\xd9", "FFD9 before the frame"),
+        (b"\xff\xd8\xff\xda\x00\x08", "a scan before the frame header"),
+        (b"\xff\xd8\xff\xd9", "FFD9 before the first scan"),
         (b"\xff\xd8\xff\xe0\x00\x01rest", "length 1"),
         (b"\xff\xd8\x00\xe0\x00\x10", "no marker at byte 2"),
         (b"\xff\xd8\xff\xc0\x00\x05\x08\x00", "frame header of length 5"),
@@ -173,6 +173,23 @@ def test_broken_jpeg_structure_is_malformed(data: bytes, why: str) -> None:
     with pytest.raises(InvalidMedia, match=why) as caught:
         jpeg_size(data)
     assert not isinstance(caught.value, HeaderCutShort)
+
+
+def test_a_second_frame_header_cannot_hide_a_huge_canvas() -> None:
+    # Pillow takes the size of the last frame header before the scan; decoders refuse two.
+    plain = _jpeg(8, 8)
+    at = plain.index(b"\xff\xc0")
+    length = struct.unpack(">H", plain[at + 2 : at + 4])[0]
+    frame = plain[at : at + 2 + length]
+    huge = bytearray(frame)
+    huge[5:9] = struct.pack(">HH", 60_000, 60_000)
+    bomb = plain[:at] + frame + bytes(huge) + plain[at + 2 + length :]
+    with pytest.raises(Image.DecompressionBombError):
+        _pillow_size(bomb)  # Pillow saw the second, huge frame
+    with pytest.raises(InvalidMedia, match="second frame header"):
+        jpeg_size(bomb)
+    with pytest.raises(InvalidMedia):
+        read_dimensions(io.BytesIO(bomb), "image/jpeg")
 
 
 def _png(width: int = 5, height: int = 4) -> bytes:

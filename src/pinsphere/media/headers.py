@@ -4,12 +4,13 @@ An upload needs only the canvas size and the assurance that the header is what i
 says; Pillow's ``Image.open`` gives both, but goes through its plugin machinery and parses
 every table before the first scan. On an upload, with the caches cold from hashing, that
 cost 70 to 90 µs, as much as the rest of the checks together; the readers here walk only
-the structure that leads to the size, and check it as strictly:
+the structure that leads to the size, and check that structure:
 
-* **JPEG**: the marker segments from SOI up to the first start-of-frame, each with a valid
-  marker and a length inside the file;
-* **PNG**: the signature, then an ``IHDR`` chunk of 13 bytes whose CRC matches and whose bit
-  depth and colour type are a combination the PNG specification allows;
+* **JPEG**: the marker segments from SOI up to the first scan, each with a valid marker and
+  a length inside the file, and exactly one start-of-frame among them;
+* **PNG**: the signature, then an ``IHDR`` chunk of 13 bytes whose bit depth and colour type
+  are a combination the PNG specification allows, then every chunk up to the image data,
+  each with a well-formed name and length and a matching CRC;
 * **GIF**: the signature and logical screen, the global colour table, then the blocks up to
   the first image descriptor (extensions are skipped sub-block by sub-block), whose frame
   widens the canvas when it reaches past the screen;
@@ -19,6 +20,11 @@ the structure that leads to the size, and check it as strictly:
 Every reader takes the start of the file (the upload keeps the first 256 KiB) and raises
 :class:`~pinsphere.errors.InvalidMedia` when the bytes end before the size, or break the
 format's structure. The property tests compare them with Pillow on generated images.
+
+What they do not check is the content of a JPEG's tables, which Pillow's ``open`` parses:
+a file whose header is well formed but whose tables are not passes here. Neither check
+decodes a pixel; decoding, and so the final word on a corrupt image, is the thumbnail
+step's (:mod:`pinsphere.media.pipeline`), which fails such a pin's processing.
 """
 
 from __future__ import annotations
@@ -62,38 +68,50 @@ def _cut_short(mime_type: str, where: str) -> HeaderCutShort:
 
 
 def jpeg_size(data: bytes | bytearray | memoryview) -> tuple[int, int]:
-    """Width and height from a JPEG's first start-of-frame segment.
+    """Width and height from a JPEG's frame header, walking every segment up to the scan.
+
+    Only one frame header may come before the first scan (decoders refuse a second, and
+    Pillow would take the size of the last one: a small first frame must not hide a huge
+    one from the pixel limit).
 
     Raises:
-        InvalidMedia: No SOI, a broken marker or length, or the data ends before the frame.
+        InvalidMedia: No SOI, a broken marker or length, a second frame header, or the
+            data ends before the start of the scan.
     """
     kind = "image/jpeg"
     end = len(data)
     if bytes(data[:2]) != b"\xff\xd8"[:end]:
         raise _malformed(kind, "no start-of-image marker")
+    size: tuple[int, int] | None = None
     at = 2
     while True:
         if at + 1 >= end:
-            raise _cut_short(kind, "before the frame header")
+            raise _cut_short(kind, "before its first scan")
         if data[at] != 0xFF:
             raise _malformed(kind, f"no marker at byte {at}")
         # Any number of FF fill bytes may come before a marker.
         while at + 1 < end and data[at + 1] == 0xFF:
             at += 1
         if at + 1 >= end:
-            raise _cut_short(kind, "before the frame header")
+            raise _cut_short(kind, "before its first scan")
         marker = data[at + 1]
         at += 2
         if marker in _JPEG_STANDALONE:
             continue
-        if marker in (_JPEG_SOS, _JPEG_EOI, _JPEG_SOI, 0x00):
-            raise _malformed(kind, f"marker FF{marker:02X} before the frame header")
+        if marker == _JPEG_SOS:
+            if size is None:
+                raise _malformed(kind, "a scan before the frame header")
+            return size
+        if marker in (_JPEG_EOI, _JPEG_SOI, 0x00):
+            raise _malformed(kind, f"marker FF{marker:02X} before the first scan")
         if at + 2 > end:
-            raise _cut_short(kind, "before the frame header")
+            raise _cut_short(kind, "before its first scan")
         length = (data[at] << 8) | data[at + 1]
         if length < 2:
             raise _malformed(kind, f"a segment of length {length}")
         if marker in _JPEG_SOF:
+            if size is not None:
+                raise _malformed(kind, "a second frame header before the first scan")
             # Length, precision, then height and width, big-endian.
             if length < 8:
                 raise _malformed(kind, f"a frame header of length {length}")
@@ -101,7 +119,7 @@ def jpeg_size(data: bytes | bytearray | memoryview) -> tuple[int, int]:
                 raise _cut_short(kind, "inside the frame header")
             height = (data[at + 3] << 8) | data[at + 4]
             width = (data[at + 5] << 8) | data[at + 6]
-            return width, height
+            size = width, height
         at += length
 
 
@@ -130,7 +148,31 @@ def png_size(data: bytes | bytearray | memoryview) -> tuple[int, int]:
         raise _malformed(kind, "an unknown compression, filter or interlace method")
     if width > _PNG_MAX_SIDE or height > _PNG_MAX_SIDE:
         raise _malformed(kind, "a side over 2^31 - 1 pixels")
+    _check_png_chunks(data, 33)
     return width, height
+
+
+def _check_png_chunks(data: bytes | bytearray | memoryview, at: int) -> None:
+    """Check the chunks between ``IHDR`` and the first ``IDAT``: names, lengths, CRCs."""
+    kind = "image/png"
+    end = len(data)
+    while True:
+        if at + 8 > end:
+            raise _cut_short(kind, "before its image data")
+        length = int.from_bytes(data[at : at + 4], "big")
+        name = bytes(data[at + 4 : at + 8])
+        if length > _PNG_MAX_SIDE or not name.isalpha() or not name.isascii():
+            raise _malformed(kind, f"a broken chunk at byte {at}")
+        if name == b"IDAT":
+            return
+        if name in (b"IEND", b"IHDR"):
+            raise _malformed(kind, f"{name.decode()} before the image data")
+        if at + 12 + length > end:
+            raise _cut_short(kind, "inside a chunk before its image data")
+        declared = int.from_bytes(data[at + 8 + length : at + 12 + length], "big")
+        if zlib.crc32(data[at + 4 : at + 8 + length]) != declared:
+            raise _malformed(kind, f"the {name.decode()} chunk's CRC does not match")
+        at += 12 + length
 
 
 def gif_size(data: bytes | bytearray | memoryview) -> tuple[int, int]:

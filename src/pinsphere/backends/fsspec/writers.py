@@ -35,6 +35,8 @@ __all__ = [
 
 _PUBLISH_ATTEMPTS = 3
 _writev = getattr(os, "writev", None)  # POSIX only
+# At most this many gathered pieces per writev (POSIX allows IOV_MAX, 1,024 on Linux).
+_MAX_PIECES = min(512, os.sysconf("SC_IOV_MAX")) if hasattr(os, "sysconf") else 512
 GATHER_SIZE = 64 * 1024
 """Writes to a local blob are gathered up to this many bytes, then written out at once."""
 # errno values meaning "this filesystem cannot hard-link"; commit then falls back to rename.
@@ -191,9 +193,10 @@ class LocalWriter(StagedWriter):
 
     def _write(self, chunk: bytes) -> None:
         # Kept until written out, so a caller's reusable buffer is copied.
-        self._pending.append(chunk if isinstance(chunk, bytes) else bytes(chunk))
-        self._pending_size += len(chunk)
-        if self._pending_size >= GATHER_SIZE:
+        kept = chunk if type(chunk) is bytes else bytes(chunk)
+        self._pending.append(kept)
+        self._pending_size += len(kept)
+        if self._pending_size >= GATHER_SIZE or len(self._pending) >= _MAX_PIECES:
             self._write_out(hurry=self._fsync)
 
     def _write_out(self, *, hurry: bool) -> None:

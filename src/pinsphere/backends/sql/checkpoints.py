@@ -15,6 +15,10 @@ copied whole the next writer starts it again from the beginning, so it stays sma
 The connections keep an automatic checkpoint as a backstop, at :data:`BACKSTOP_PAGES` (about
 40 MB of log), for when the thread falls behind a bulk load or a reader holds an old
 snapshot for long.
+
+Forking: a process must never fork while the thread is inside SQLite (the child would
+inherit SQLite's locks held, and hang on its next write), so a fork waits for a running
+checkpoint to end. The child starts a thread of its own on its first write.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import logging
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable
 from contextlib import suppress
 
@@ -40,6 +45,9 @@ _log = logging.getLogger(__name__)
 class Checkpointer:
     """Runs passive WAL checkpoints of one SQLite database on a background thread.
 
+    It holds no reference to whoever made it, so a database dropped without being closed
+    can still be collected; close the checkpointer then (``weakref.finalize``).
+
     Args:
         connect: Opens the thread's own connection to the database.
         gather_seconds: The wait between a commit and the checkpoint that follows it.
@@ -53,40 +61,48 @@ class Checkpointer:
     ) -> None:
         self._connect = connect
         self._gather = gather_seconds
-        self._lock = threading.Lock()
         self._closed = False
+        self._start_failed = False
         self._reset()
+        _checkpointers.add(self)
 
     def _reset(self) -> None:
-        self._pid = os.getpid()
+        # Everything a forked child must not share with its parent.
+        self._lock = threading.Lock()  # guards starting and stopping the thread
+        self._busy = threading.Lock()  # held by the thread while inside SQLite
         self._wanted = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._count = 0
 
     def written(self) -> None:
-        """Note a commit: a checkpoint follows shortly. Cheap enough for every commit."""
-        if self._pid != os.getpid():
-            # A forked child has no thread (nor may it use the parent's connection).
-            self._reset()
-        self._wanted.set()
-        if self._thread is None:
-            self._start()
+        """Note a commit: a checkpoint follows shortly. Never raises: the commit is done."""
+        try:
+            self._wanted.set()
+            if self._thread is None:
+                self._start()
+        except Exception:  # a checkpoint may wait; the writer's commit must not fail
+            _log.debug("could not schedule a background checkpoint", exc_info=True)
 
     def checkpoints(self) -> int:
         """How many checkpoints the thread has run (for tests and diagnostics)."""
         return self._count
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the thread (after one last checkpoint) and close its connection."""
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the thread after one last checkpoint.
+
+        Args:
+            wait: Wait for the thread to end (up to 5 seconds).
+        """
         with self._lock:
             self._closed = True
             thread = self._thread
-        if thread is None:
-            return
         self._stop.set()
         self._wanted.set()
-        thread.join(timeout)
+        if thread is None or thread.ident is None or not wait:
+            return
+        if thread is not threading.current_thread():  # a finalizer may run on it
+            thread.join(5.0)
 
     def _start(self) -> None:
         with self._lock:
@@ -95,8 +111,14 @@ class Checkpointer:
             thread = threading.Thread(
                 target=self._run, name="pinsphere-sqlite-checkpoints", daemon=True
             )
+            try:
+                thread.start()
+            except RuntimeError:  # no more threads: the backstop checkpoints meanwhile
+                if not self._start_failed:
+                    _log.warning("cannot start the background checkpoint thread", exc_info=True)
+                self._start_failed = True
+                return
             self._thread = thread
-        thread.start()
 
     def _run(self) -> None:
         wanted, stop = self._wanted, self._stop
@@ -119,9 +141,43 @@ class Checkpointer:
                 connection.close()
 
     def _checkpoint(self, connection: sqlite3.Connection) -> None:
-        try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error as exc:  # busy, or the file went away: the next one may do
-            _log.debug("background checkpoint failed: %s", exc)
-            return
+        with self._busy:
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as exc:  # busy, or the file went away: the next one may do
+                _log.debug("background checkpoint failed: %s", exc)
+                return
         self._count += 1
+
+
+_checkpointers: weakref.WeakSet[Checkpointer] = weakref.WeakSet()
+_held: list[Checkpointer] = []
+
+
+def _before_fork() -> None:
+    # Wait for every running checkpoint to leave SQLite, and keep the others out.
+    _held[:] = list(_checkpointers)
+    for checkpointer in _held:
+        checkpointer._busy.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    for checkpointer in _held:
+        checkpointer._busy.release()
+    _held.clear()
+
+
+def _after_fork_in_child() -> None:
+    # The child has no thread and must not use the parent's connection: it starts afresh
+    # on its first write (the inherited locks are replaced, not released).
+    for checkpointer in _held:
+        checkpointer._reset()
+    _held.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )

@@ -8,10 +8,13 @@ statements whose best plan does not depend on their values (see :meth:`Database.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import sqlite3
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -111,6 +114,7 @@ class Database:
         self, engine: Engine, schema: str | None, options: SQLOptions | None = None
     ) -> None:
         self.engine = engine
+        _engines.add(engine)
         self.dialect: str = engine.dialect.name
         self.schema = schema
         options = options or SQLOptions()
@@ -133,8 +137,19 @@ class Database:
             )
 
         self._readers = readers()
-        # SQLite's WAL checkpoints run on a thread of their own (see .checkpoints).
-        self._checkpointer = Checkpointer(self._open_checkpoint_connection) if sqlite else None
+        # SQLite's WAL checkpoints run on a thread of their own (see .checkpoints), which
+        # must not keep this object alive: it is stopped when this is collected unclosed.
+        self._checkpointer: Checkpointer | None = None
+        if sqlite:
+            self._checkpointer = Checkpointer(
+                functools.partial(
+                    sqlite3.connect,
+                    engine.url.database or "",
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            )
+            weakref.finalize(self, self._checkpointer.close, wait=False)
         # SQLite prepares each statement once and keeps it; PostgreSQL needs a say.
         self._stable_readers = (
             self._readers if sqlite else readers(("SET plan_cache_mode = force_generic_plan",))
@@ -191,13 +206,6 @@ class Database:
         if self._checkpointer is None:
             raise TypeError("sqlite_write is for SQLite databases")
         return SQLiteWriteLease(self._readers, conflict, self._checkpointer)
-
-    def _open_checkpoint_connection(self) -> sqlite3.Connection:
-        # A new connection of its own, never a pooled one: after a fork the pools still
-        # hold the parent's. A passive checkpoint needs no PRAGMAs (WAL mode is the file's).
-        return sqlite3.connect(
-            self.engine.url.database or "", isolation_level=None, check_same_thread=False
-        )
 
     def reader(self, *, stable_plan: bool = False) -> ReaderLease:
         """The driver's own connection, for reads of one statement each, outside a transaction.
@@ -295,9 +303,17 @@ class ReaderPool:
         self._size = size
         self._recycle = recycle if recycle is not None and recycle >= 0 else None
         self._pre_ping = pre_ping
+        self._limit = limit or size
         self._idle: deque[DriverReader] = deque()
-        self._lendable = threading.BoundedSemaphore(limit or size)
+        self._lendable = threading.BoundedSemaphore(self._limit)
         self._timeout = timeout
+        _pools.add(self)
+
+    def _forget_inherited(self) -> None:
+        """In a forked child: drop the parent's connections (never use, nor close, them)
+        and the parent's count of lent ones."""
+        self._idle = deque()
+        self._lendable = threading.BoundedSemaphore(self._limit)
 
     def take(self) -> DriverReader:
         """An idle connection, or a new one.
@@ -375,6 +391,23 @@ class ReaderPool:
                 connection.close()
             raise
         return DriverReader(connection, "?" if self._sqlite else "%s")
+
+
+_pools: weakref.WeakSet[ReaderPool] = weakref.WeakSet()
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_inherited_connections() -> None:
+    for pool in list(_pools):
+        pool._forget_inherited()
+    for engine in list(_engines):
+        # SQLAlchemy's own advice for a child process: new pools, the parent's left alone.
+        engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    # A SQLite or PostgreSQL connection must not be shared by two processes.
+    os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 def _close(reader: DriverReader) -> None:
