@@ -213,42 +213,34 @@ def test_a_thread_that_cannot_start_never_fails_the_write(
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
 def test_children_forked_while_checkpoints_run_can_write(database: Database) -> None:
-    # The parent keeps writing, so checkpoints run while it forks; every child
-    # must write on its own connections and finish (none may hang on a lock it inherited).
-    stop = threading.Event()
-
-    def keep_writing() -> None:
-        index = 0
-        while not stop.is_set():
+    # Each round writes a burst, then forks somewhere in the next 80 ms, when the thread's
+    # checkpoint of that burst may be running. Every child must write on connections of
+    # its own and finish: none may hang on SQLite's locks inherited mid-checkpoint. (The
+    # parent holds no transaction of its own at the fork: forking in the middle of one is
+    # a mistake SQLite documents, whatever the checkpoints do.)
+    checkpointer = _checkpointer(database)
+    for child in range(15):
+        for index in range(20):
             with database.sqlite_write() as connection:
-                connection.execute("INSERT INTO things VALUES (?, ?)", (index, os.urandom(3000)))
-            index += 1
-            time.sleep(0.001)  # SQLite's busy wait is unfair: leave the child a turn
-
-    writer = threading.Thread(target=keep_writing)
-    writer.start()
-    try:
-        for child in range(15):
-            time.sleep(0.02)
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the child
-                signal.alarm(20)  # a hung child dies instead of hanging the test
-                code = 1
-                try:
-                    with database.sqlite_write() as connection:
-                        connection.execute(
-                            "INSERT INTO things VALUES (?, x'00')", (1_000_000 + child,)
-                        )
-                    code = 0
-                except BaseException as exc:
-                    os.write(2, f"child failed: {exc!r} {exc.__cause__!r}\n".encode())
-                finally:
-                    os._exit(code)
-            _, status = os.waitpid(pid, 0)
-            assert os.waitstatus_to_exitcode(status) == 0
-    finally:
-        stop.set()
-        writer.join()
+                connection.execute(
+                    "INSERT INTO things VALUES (?, ?)", (child * 100 + index, os.urandom(3000))
+                )
+        time.sleep(child * 0.005)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            signal.alarm(20)  # a hung child dies instead of hanging the test
+            code = 1
+            try:
+                with database.sqlite_write() as connection:
+                    connection.execute("INSERT INTO things VALUES (?, x'00')", (10**6 + child,))
+                code = 0
+            except BaseException as exc:
+                os.write(2, f"child failed: {exc!r} {exc.__cause__!r}\n".encode())
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    assert checkpointer.checkpoints() > 0
     with database.reader() as reader:
         rows = reader.rows("SELECT count(*) FROM things WHERE id >= 1000000", ())
     assert rows == [(15,)]
