@@ -127,6 +127,8 @@ def test_a_checkpointer_that_cannot_connect_leaves_the_writers_be(
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
 def test_a_forked_child_starts_its_own_thread(database: Database) -> None:
+    # Forked at once after the first write, while the parent's new thread opens its
+    # connection: the fork waits for that, or the child would inherit SQLite's locks held.
     with database.sqlite_write() as connection:
         connection.execute("INSERT INTO things VALUES (1, x'00')")
     parent_thread = _checkpointer(database)._thread

@@ -121,9 +121,12 @@ class Checkpointer:
             self._thread = thread
 
     def _run(self) -> None:
-        wanted, stop = self._wanted, self._stop
+        # Every SQLite call of this thread (open and close too, which take SQLite's own
+        # process-wide locks) is made holding _busy, which a fork waits for.
+        wanted, stop, busy = self._wanted, self._stop, self._busy
         try:
-            connection = self._connect()
+            with busy:
+                connection = self._connect()
         except Exception:  # the writers' own automatic checkpoints take over
             _log.exception("cannot open a connection for background checkpoints")
             return
@@ -133,20 +136,20 @@ class Checkpointer:
                 # Let a burst of commits finish: one checkpoint copies them all.
                 stop.wait(self._gather)
                 wanted.clear()
-                self._checkpoint(connection)
+                with busy:
+                    self._checkpoint(connection)
                 if stop.is_set():
                     return
         finally:
-            with suppress(sqlite3.Error):
+            with busy, suppress(sqlite3.Error):
                 connection.close()
 
     def _checkpoint(self, connection: sqlite3.Connection) -> None:
-        with self._busy:
-            try:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error as exc:  # busy, or the file went away: the next one may do
-                _log.debug("background checkpoint failed: %s", exc)
-                return
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:  # busy, or the file went away: the next one may do
+            _log.debug("background checkpoint failed: %s", exc)
+            return
         self._count += 1
 
 
