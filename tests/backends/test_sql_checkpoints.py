@@ -84,12 +84,18 @@ def test_the_log_stays_small_under_steady_writes(database: Database, tmp_path: P
     assert wal.stat().st_size < 300 * 4096
 
 
-def test_dispose_stops_the_thread(tmp_path: Path) -> None:
+def _written_database(tmp_path: Path) -> tuple[Database, threading.Thread]:
+    """A new database after its first write, and the checkpoint thread that write started."""
     database, _ = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     with database.sqlite_write() as connection:
         connection.execute("CREATE TABLE t (x)")
     thread = _checkpointer(database)._thread
     assert thread is not None
+    return database, thread
+
+
+def test_dispose_stops_the_thread(tmp_path: Path) -> None:
+    database, thread = _written_database(tmp_path)
     _wait_for(thread.is_alive)
     database.dispose()
     assert not thread.is_alive()
@@ -175,13 +181,9 @@ def test_writers_are_not_held_up_by_a_running_checkpoint(database: Database) -> 
 
 
 def test_a_database_dropped_unclosed_is_collected_and_its_thread_ends(tmp_path: Path) -> None:
-    database, _ = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    with database.sqlite_write() as connection:
-        connection.execute("CREATE TABLE t (x)")
-    thread = _checkpointer(database)._thread
-    assert thread is not None
+    database, thread = _written_database(tmp_path)
     dropped = weakref.ref(database)
-    del database, connection
+    del database
     gc.collect()
     assert dropped() is None  # the thread does not keep it alive
     thread.join(5)
