@@ -9,7 +9,6 @@ when several tags compete to drive the search).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -647,16 +646,21 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
         self._sharing.import_link(link, token_hash, password_hash)
 
 
+_IDS_PER_STATEMENT = 500
+
+
 def _existing_boards(connection: sqlite3.Connection, board_ids: set[str]) -> list[str]:
     """Which of these board ids exist, read on a SQLite driver connection."""
-    if not board_ids:
-        return []
-    # One JSON parameter rather than one per id: a bulk insert may name thousands of boards.
-    rows = connection.execute(
-        "SELECT id FROM boards WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(sorted(board_ids)),),
-    ).fetchall()
-    return [row[0] for row in rows]
+    found: list[str] = []
+    ordered = sorted(board_ids)
+    # In slices: a bulk insert may name thousands of boards, more parameters than older
+    # SQLite builds take in one statement (999).
+    for start in range(0, len(ordered), _IDS_PER_STATEMENT):
+        part = ordered[start : start + _IDS_PER_STATEMENT]
+        marks = ", ".join("?" * len(part))
+        sql = f"SELECT id FROM boards WHERE id IN ({marks})"  # noqa: S608 - only placeholders
+        found.extend(row[0] for row in connection.execute(sql, part))
+    return found
 
 
 def _check_boards(wanted: set[str], found: Iterable[str]) -> None:
