@@ -89,15 +89,11 @@ def insert_rows(
     tag_index_rows: Sequence[TagRow],
     board_rows: Sequence[dict[str, Any]],
 ) -> None:
-    """Insert pins with their tag index and board rows, in the caller's transaction.
+    """Insert pins with their tag index and board rows, in the caller's transaction, on
+    PostgreSQL (SQLite inserts on its driver connection: :func:`insert_sqlite_rows`).
 
-    ``pin_rows`` are :func:`~pinsphere.backends.sql.rows.sqlite_pin_record` tuples on
-    SQLite, :func:`~pinsphere.backends.sql.rows.pin_values` dicts elsewhere.
+    ``pin_rows`` are :func:`~pinsphere.backends.sql.rows.pin_values` dicts.
     """
-    if conn.dialect.name == "sqlite":
-        driver: Any = conn.connection.driver_connection
-        insert_sqlite_rows(driver, pin_rows, tag_index_rows, board_rows)
-        return
     if len(pin_rows) + len(tag_index_rows) >= _COPY_THRESHOLD:
         _copy(conn, pins, _records(pins, pin_rows), {"search_doc": tsvector_literal})
         _copy(conn, pin_tags, tag_index_rows, {})
