@@ -17,11 +17,11 @@ The steps, in order:
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from itertools import chain
 from typing import IO
 
 from pinsphere.backends.base import BlobBackend
@@ -53,9 +53,29 @@ class StoredOriginal:
     created: bool
 
 
-def _open_source(source: Source, stack: ExitStack) -> IO[bytes]:
+def _chunks(source: Source, stack: ExitStack, chunk_size: int) -> tuple[bytes, Iterator[bytes]]:
+    """The source's first :data:`HEAD_SIZE` bytes (fewer if it is shorter), and all of its
+    bytes as chunks, the head's included.
+
+    Bytes in memory are one chunk: cutting them up would only copy them, and their size is
+    then checked against the limit before anything is written.
+    """
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return io.BytesIO(source)
+        # A caller's mutable buffer is copied: the writer keeps what it is given until it
+        # writes it out.
+        data = source if type(source) is bytes else bytes(source)
+        return data[:HEAD_SIZE], iter((data,))
+    stream = _open_stream(source, stack)
+    head = _read_head(stream, HEAD_SIZE)
+    return head, chain((head,), _rest(stream, chunk_size))
+
+
+def _rest(stream: IO[bytes], chunk_size: int) -> Iterator[bytes]:
+    while chunk := stream.read(chunk_size):
+        yield chunk
+
+
+def _open_stream(source: str | os.PathLike[str] | IO[bytes], stack: ExitStack) -> IO[bytes]:
     if isinstance(source, (str, os.PathLike)):
         try:
             return stack.enter_context(open(source, "rb"))
@@ -120,6 +140,11 @@ class _Measured:
         return parts[0]
 
     @property
+    def first_part(self) -> bytes:
+        """The first chunk: most headers end in it, so probing it spares joining the head."""
+        return self._head_parts[0] if self._head_parts else b""
+
+    @property
     def whole_file_in_head(self) -> bool:
         return self.size <= self._head_size
 
@@ -133,13 +158,24 @@ def _check_and_measure(
 ) -> tuple[int | None, int | None] | None:
     """Integrity and dimensions from the kept bytes; ``None`` when the header is longer
     than what was kept (then the stored file must be read)."""
-    check_ends(measured.head[:12], measured.tail, measured.size, mime_type)
+    first = measured.first_part
+    start = first if len(first) >= _WEBP_HEADER else measured.head
+    check_ends(start[:_WEBP_HEADER], measured.tail, measured.size, mime_type)
+    if len(first) < measured.size:
+        # The header usually ends in the first chunk: try it before joining the others.
+        dimensions = dimensions_from_head(first, mime_type, whole_file=False, max_pixels=max_pixels)
+        if dimensions is not None:
+            return dimensions
     return dimensions_from_head(
         measured.head,
         mime_type,
         whole_file=measured.whole_file_in_head,
         max_pixels=max_pixels,
     )
+
+
+# check_ends needs this many leading bytes (a WebP file's RIFF header).
+_WEBP_HEADER = 12
 
 
 def store_original(
@@ -165,8 +201,7 @@ def store_original(
         TooLarge: Over ``settings.max_upload_bytes``.
     """
     with ExitStack() as stack:
-        stream = _open_source(source, stack)
-        head = _read_head(stream, HEAD_SIZE)
+        head, chunks = _chunks(source, stack, settings.chunk_size)
         if not head:
             raise InvalidMedia("the file is empty")
         mime_type = sniff(head)
@@ -178,8 +213,7 @@ def store_original(
             )
         measured = _Measured()
         with blobs.writer() as writer:
-            chunk = head
-            while chunk:
+            for chunk in chunks:
                 if measured.size + len(chunk) > settings.max_upload_bytes:
                     raise TooLarge(
                         f"the file is larger than {settings.max_upload_bytes} bytes",
@@ -189,7 +223,6 @@ def store_original(
                 # disk on writing, and the disk then works while the CPU hashes.
                 writer.write(chunk)
                 measured.add(chunk)
-                chunk = stream.read(settings.chunk_size)
             # Checked before committing, so that a bad file is never visible in the store.
             dimensions = _check_and_measure(measured, mime_type, settings.max_image_pixels)
             sha256 = measured.digest.hexdigest()
