@@ -12,6 +12,7 @@ import pinsphere
 from pinsphere import errors
 from pinsphere.layout_marker import LAYOUT_MARKER_KEY
 from pinsphere.testing.media import gif_bytes, jpeg_bytes, mp4_bytes, png_bytes
+from pinsphere.upload import Source
 
 
 def stored_originals(store: pinsphere.PinStore) -> list[str]:
@@ -89,6 +90,39 @@ class TestUpload:
             store.as_user(alice).upload(big_header[:2] + comment * 6 + b"\xff\xd9")
         assert stored_originals(store) == [store.layout.key(pin.media.sha256)]
 
+    def test_every_kind_of_source_gives_the_same_media(
+        self, store: pinsphere.PinStore, alice: pinsphere.User, tmp_path: Path
+    ) -> None:
+        data = jpeg_bytes((120, 90))
+        path = tmp_path / "same.jpg"
+        path.write_bytes(data)
+        sources: list[Source] = [
+            data,
+            bytearray(data),
+            memoryview(data),
+            io.BytesIO(data),
+            path,
+        ]
+        me = store.as_user(alice)
+        media = {me.upload(source).media for source in sources}
+        assert len(media) == 1
+        (only,) = media
+        assert (only.mime_type, only.size, only.width, only.height) == (
+            "image/jpeg",
+            len(data),
+            120,
+            90,
+        )
+
+    def test_header_past_the_first_chunk_of_a_stream(
+        self, store: pinsphere.PinStore, alice: pinsphere.User
+    ) -> None:
+        jpeg = jpeg_bytes((70, 50))
+        comment = b"\xff\xfe" + (40_000).to_bytes(2, "big") + b"c" * 39_998
+        # The frame header starts past the first chunk (8 KiB) but within the kept head.
+        pin = store.as_user(alice).upload(io.BytesIO(jpeg[:2] + comment + jpeg[2:]))
+        assert (pin.media.width, pin.media.height) == (70, 50)
+
     def test_video_is_accepted_by_its_bytes(
         self, store: pinsphere.PinStore, alice: pinsphere.User
     ) -> None:
@@ -131,6 +165,21 @@ class TestBadUploads:
         with pytest.raises(errors.TooLarge) as caught:
             store.as_user(alice).upload(io.BytesIO(huge))
         assert caught.value.limit == limit
+        self.assert_nothing_left(store, alice)
+
+    def test_oversized_bytes_are_refused_before_anything_is_written(
+        self, store: pinsphere.PinStore, alice: pinsphere.User, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        limit = store.settings.max_upload_bytes
+
+        def no_writes() -> None:
+            raise AssertionError("a blob writer was opened for bytes over the limit")
+
+        monkeypatch.setattr(store.blobs, "writer", no_writes)
+        for huge in (png_bytes() + b"\0" * limit, bytearray(png_bytes() + b"\0" * limit)):
+            with pytest.raises(errors.TooLarge) as caught:
+                store.as_user(alice).upload(huge)
+            assert caught.value.limit == limit
         self.assert_nothing_left(store, alice)
 
     def test_type_outside_the_allowlist(

@@ -53,21 +53,32 @@ class StoredOriginal:
     created: bool
 
 
-def _chunks(source: Source, stack: ExitStack, chunk_size: int) -> tuple[bytes, Iterator[bytes]]:
+def _chunks(
+    source: Source, stack: ExitStack, settings: StoreSettings
+) -> tuple[bytes, Iterator[bytes]]:
     """The source's first :data:`HEAD_SIZE` bytes (fewer if it is shorter), and all of its
     bytes as chunks, the head's included.
 
-    Bytes in memory are one chunk: cutting them up would only copy them, and their size is
-    then checked against the limit before anything is written.
+    Bytes in memory are one chunk: cutting them up would only copy them. Their size is
+    known, so one over the limit is refused before anything is written.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         # A caller's mutable buffer is copied: the writer keeps what it is given until it
         # writes it out.
         data = source if type(source) is bytes else bytes(source)
+        if len(data) > settings.max_upload_bytes:
+            raise _too_large(settings)
         return data[:HEAD_SIZE], iter((data,))
     stream = _open_stream(source, stack)
     head = _read_head(stream, HEAD_SIZE)
-    return head, chain((head,), _rest(stream, chunk_size))
+    return head, chain((head,), _rest(stream, settings.chunk_size))
+
+
+def _too_large(settings: StoreSettings) -> TooLarge:
+    return TooLarge(
+        f"the file is larger than {settings.max_upload_bytes} bytes",
+        limit=settings.max_upload_bytes,
+    )
 
 
 def _rest(stream: IO[bytes], chunk_size: int) -> Iterator[bytes]:
@@ -201,7 +212,7 @@ def store_original(
         TooLarge: Over ``settings.max_upload_bytes``.
     """
     with ExitStack() as stack:
-        head, chunks = _chunks(source, stack, settings.chunk_size)
+        head, chunks = _chunks(source, stack, settings)
         if not head:
             raise InvalidMedia("the file is empty")
         mime_type = sniff(head)
@@ -215,10 +226,7 @@ def store_original(
         with blobs.writer() as writer:
             for chunk in chunks:
                 if measured.size + len(chunk) > settings.max_upload_bytes:
-                    raise TooLarge(
-                        f"the file is larger than {settings.max_upload_bytes} bytes",
-                        limit=settings.max_upload_bytes,
-                    )
+                    raise _too_large(settings)
                 # Written before it is hashed: a local store starts the chunk's way to the
                 # disk on writing, and the disk then works while the CPU hashes.
                 writer.write(chunk)
