@@ -10,6 +10,7 @@ import pytest
 
 import pinsphere
 from pinsphere import errors
+from pinsphere.backends.fsspec.writers import AnonymousWriter
 from pinsphere.layout_marker import LAYOUT_MARKER_KEY
 from pinsphere.testing.media import gif_bytes, jpeg_bytes, mp4_bytes, png_bytes
 from pinsphere.upload import Source
@@ -236,7 +237,10 @@ class TestSweep:
             writer.commit("derived/00000000000zz/256.webp")
 
         old = store.sweep(older_than=timedelta(0))
-        assert (old.staged_removed, old.orphans_removed, old.derived_removed) == (1, 1, 1)
+        # A write into a file made ahead has no name until committed: nothing to sweep.
+        staged = 0 if isinstance(abandoned, AnonymousWriter) else 1
+        assert (old.staged_removed, old.orphans_removed, old.derived_removed) == (staged, 1, 1)
+        abandoned.discard()
         assert stored_originals(store) == [store.layout.key(kept.media.sha256)]
         assert sorted(store.blobs.keys("derived/")) == [
             f"derived/{kept.id}/{width}.webp" for width in kept.thumbnails

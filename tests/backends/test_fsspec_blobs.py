@@ -48,11 +48,43 @@ def put(backend: BlobBackend, key: str, data: bytes) -> bool:
 
 
 class TestLocalFolder(BlobBackendSuite):
+    """Named staged files, made by each writer."""
+
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Iterator[BlobBackend]:
+        backend = FsspecBlobBackend.from_url(f"file://{tmp_path}/blobs?files_ahead=false")
+        yield backend
+        backend.close()
+
+
+class TestLocalFolderFilesAhead(BlobBackendSuite):
+    """Anonymous files made ahead (the default), named under their key at commit."""
+
     @pytest.fixture
     def backend(self, tmp_path: Path) -> Iterator[BlobBackend]:
         backend = FsspecBlobBackend.from_url(f"file://{tmp_path}/blobs")
+        assert backend._ahead is not None
+        assert backend._ahead.wait_ready(5.0)
         yield backend
         backend.close()
+
+    def test_sweep_removes_an_abandoned_write_and_keeps_a_fresh_one(
+        self, backend: BlobBackend
+    ) -> None:
+        # A write into a file made ahead has no name until it is committed: abandoned, it
+        # leaves nothing for a sweep to find, and nothing behind once discarded.
+        assert isinstance(backend, FsspecBlobBackend)
+        assert backend._ahead is not None
+        put(backend, "committed/blob", b"kept")
+        assert backend._ahead.wait_ready(5.0)
+        abandoned = backend.writer()
+        abandoned.write(b"half an upload, then the process died")
+        try:
+            assert backend.sweep_staging(timedelta(0)) == 0
+            assert os.listdir(Path(backend.root) / STAGING_FOLDER) == []
+        finally:
+            abandoned.discard()
+        assert list(backend.keys()) == ["committed/blob"]
 
 
 class TestLocalFolderWithoutFsync(BlobBackendSuite):
@@ -215,7 +247,7 @@ def test_registry_routes_file_memory_and_unregistered_fsspec_protocols(tmp_path:
 
 @pytest.fixture
 def local(tmp_path: Path) -> Iterator[FsspecBlobBackend]:
-    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}/blobs?fsync=false")
+    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}/blobs?fsync=false&files_ahead=false")
     yield backend
     backend.close()
 
@@ -785,7 +817,7 @@ def test_new_folders_are_flushed_in_the_folders_above_them(
 ) -> None:
     # A crash must not lose a blob whose folders were made for it: the folder holding the
     # blob is flushed, and so is each folder that received a new folder.
-    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}")
+    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}?files_ahead=false")
     put(backend, "originals/ab/cd/blob", b"durable")
     assert set(flushed) == {"originals/ab/cd", "originals/ab", "originals", "."}
     flushed.clear()

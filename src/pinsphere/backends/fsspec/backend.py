@@ -16,6 +16,7 @@ from fsspec.implementations.memory import MemoryFileSystem
 
 from pinsphere.backends.base import BlobBackend, BlobCapabilities, BlobWriter
 from pinsphere.backends.fsspec import memory, writers
+from pinsphere.backends.fsspec.ahead import FilesAhead
 from pinsphere.backends.fsspec.errors import MISSING, translated
 from pinsphere.backends.fsspec.keys import (
     STAGING_FOLDER,
@@ -28,7 +29,12 @@ from pinsphere.backends.fsspec.options import OPTIONS_MODELS, FsspecBlobOptions,
 from pinsphere.backends.fsspec.readers import BufferReader, TranslatingReader
 from pinsphere.backends.fsspec.staging import sweep_fsspec, sweep_local
 from pinsphere.backends.fsspec.timestamps import as_utc, modified_time
-from pinsphere.backends.fsspec.writers import FsspecWriter, LocalWriter, MemoryWriter
+from pinsphere.backends.fsspec.writers import (
+    AnonymousWriter,
+    FsspecWriter,
+    LocalWriter,
+    MemoryWriter,
+)
 from pinsphere.errors import BackendUnavailable, InvalidInput, NotFound, UnknownBackend
 
 __all__ = ["FsspecBlobBackend"]
@@ -86,12 +92,18 @@ class FsspecBlobBackend(BlobBackend):
         self.options = FsspecBlobOptions() if options is None else options
         self._local = isinstance(fs, LocalFileSystem)
         self._memory = isinstance(fs, MemoryFileSystem)
-        if self.options.fsync is not None and not self._local:
-            raise InvalidInput("the fsync option applies to local folders (file://) only")
+        for name in ("fsync", "files_ahead"):
+            if getattr(self.options, name) is not None and not self._local:
+                raise InvalidInput(f"the {name} option applies to local folders (file://) only")
         self._fsync = self._local and self.options.fsync is not False
         self._owns_root = owns_root
         self._staging = f"{self.root}/{STAGING_FOLDER}"
         self._prepare_root()
+        self._ahead = (
+            FilesAhead(self._staging)
+            if self._local and self.options.files_ahead is not False
+            else None
+        )
 
     def _prepare_root(self) -> None:
         """Make sure the root can take blobs: create its staging folder.
@@ -140,6 +152,8 @@ class FsspecBlobBackend(BlobBackend):
 
     def close(self) -> None:
         """Release the store; an anonymous ``memory://`` store also drops its blobs."""
+        if self._ahead is not None:
+            self._ahead.close()
         if self._owns_root and self._memory:
             memory.remove_tree(self.fs, self.root)
 
@@ -166,6 +180,10 @@ class FsspecBlobBackend(BlobBackend):
         Raises:
             BackendUnavailable: The staged file cannot be created.
         """
+        if self._ahead is not None:
+            made = self._ahead.take()
+            if made is not None:
+                return AnonymousWriter(made, self.root, fsync=self._fsync)
         staged = f"{self._staging}/{new_staged_name()}"
         if self._local:
             return LocalWriter(staged, self.root, fsync=self._fsync)

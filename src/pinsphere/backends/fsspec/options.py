@@ -18,10 +18,14 @@ class FsspecBlobOptions(BackendOptions):
         chunk_size: Read block size in bytes for opened blobs.
         fsync: Local folders only: flush each blob to the disk before committing it.
             ``None`` means the default (on).
+        files_ahead: Local folders only: make the file of the next blob ahead of time, on
+            a background thread (see :mod:`pinsphere.backends.fsspec.ahead`). ``None``
+            means the default (on where the system supports it).
     """
 
     chunk_size: int = Field(default=1 << 20, ge=4096, le=1 << 28)
     fsync: bool | None = None
+    files_ahead: bool | None = None
 
     def storage_options(self) -> dict[str, Any]:
         """Keyword arguments for the fsspec filesystem (none here; protocol models add some).

@@ -4,6 +4,8 @@ Each writer class carries the publish strategy of its kind of filesystem:
 
 * :class:`LocalWriter`: a hard link, which never replaces an existing file (a rename where
   the filesystem cannot link), with optional fsync of the file and its folder;
+* :class:`AnonymousWriter`: the same for a file made ahead with no name (:mod:`.ahead`),
+  linked through its descriptor;
 * :class:`MemoryWriter`: a move of the entry in the memory filesystem's dict, under a lock;
 * :class:`FsspecWriter`: ``fs.mv`` (a rename, or an object store's copy, which also
   publishes the object whole).
@@ -14,10 +16,12 @@ from __future__ import annotations
 import errno
 import os
 from contextlib import suppress
+from io import FileIO
 from typing import Any, Literal
 
 from pinsphere.backends.base import BlobWriter
 from pinsphere.backends.fsspec import memory
+from pinsphere.backends.fsspec.ahead import link_anonymous
 from pinsphere.backends.fsspec.errors import translated
 from pinsphere.backends.fsspec.keys import validate_key
 from pinsphere.backends.fsspec.writeback import start_writeback
@@ -25,6 +29,7 @@ from pinsphere.errors import InvalidInput, PinsphereError
 
 __all__ = [
     "GATHER_SIZE",
+    "AnonymousWriter",
     "FsspecWriter",
     "LocalWriter",
     "MemoryWriter",
@@ -177,12 +182,15 @@ class LocalWriter(StagedWriter):
         fsync: Flush the file and its new folder entry to the disk before commit returns.
     """
 
-    def __init__(self, staged: str, root: str, *, fsync: bool) -> None:
+    def __init__(self, staged: str, root: str, *, fsync: bool, file: FileIO | None = None) -> None:
         super().__init__(staged, root)
         self._fsync = fsync
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._written = 0
+        if file is not None:
+            self._file = file
+            return
         with translated("start a staged blob"):
             try:
                 self._file = open(staged, "xb", buffering=0)  # noqa: SIM115
@@ -284,6 +292,74 @@ class LocalWriter(StagedWriter):
             # Missing: never created, or swept already.
             with suppress(FileNotFoundError):
                 os.unlink(self._staged)
+
+
+class AnonymousWriter(LocalWriter):
+    """Writes a blob into an anonymous file made ahead (see :mod:`.ahead`), which gets its
+    key's name by a hard link at commit; discarding it only closes it.
+
+    Args:
+        fd: The anonymous file, open for writing; the writer owns it from here on.
+        root: The store's root folder.
+        fsync: Flush the file and its new folder entry to the disk before commit returns.
+    """
+
+    def __init__(self, fd: int, root: str, *, fsync: bool) -> None:
+        file = FileIO(fd, "wb", closefd=True)
+        super().__init__(f"/proc/self/fd/{fd}", root, fsync=fsync, file=file)
+
+    def _finish(self) -> None:
+        # Kept open: the file is linked through its descriptor.
+        self._write_out(hurry=False)
+        if self._fsync:
+            os.fsync(self._file.fileno())
+
+    def _publish(self, key: str, final: str) -> bool:
+        try:
+            return self._link(key, final)
+        finally:
+            self._file.close()
+
+    def _link(self, key: str, final: str) -> bool:
+        parent, name = os.path.split(final)
+        made: list[str] = []
+        for attempt in range(_PUBLISH_ATTEMPTS):
+            try:
+                folder = os.open(parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            except FileNotFoundError:
+                # The key's folder does not exist yet, or a concurrent delete pruned it.
+                if attempt + 1 == _PUBLISH_ATTEMPTS:
+                    raise
+                try:
+                    made.extend(make_folders(parent))
+                except (FileExistsError, NotADirectoryError) as exc:
+                    raise InvalidInput(f"blob key {key!r} runs through another blob") from exc
+                continue
+            except NotADirectoryError as exc:
+                raise InvalidInput(f"blob key {key!r} runs through another blob") from exc
+            try:
+                link_anonymous(self._file.fileno(), folder, name)
+            except FileExistsError:
+                if not os.path.isfile(final):
+                    raise InvalidInput(f"blob key {key!r} is a folder of other blobs") from None
+                return False
+            except FileNotFoundError:
+                if attempt + 1 == _PUBLISH_ATTEMPTS:
+                    raise
+                continue  # the folder was pruned after it was opened: make it again
+            else:
+                if self._fsync:
+                    os.fsync(folder)
+                    # A new folder is only as durable as its entry in the folder above it.
+                    for made_folder in made:
+                        fsync_folder(os.path.dirname(made_folder))
+                return True
+            finally:
+                os.close(folder)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _drop(self) -> None:
+        self._file.close()  # it has no name: closing it is removing it
 
 
 class FsspecWriter(StagedWriter):
