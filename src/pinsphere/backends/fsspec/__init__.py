@@ -17,12 +17,15 @@ read from the store, default 1 MiB; the field notes measured 64 KiB reads 3x slo
 local folders only, ``fsync`` (default ``true``: a commit returns only once the blob and its
 folder entry are on the disk, so a crash cannot lose a blob whose pin was saved; ``false``
 gives up that guarantee for roughly 10x the small-file write rate, as measured here for
-100 KiB blobs).
+100 KiB blobs) and ``files_ahead`` (default ``true`` where the system supports it: a thread
+makes the next blob's file ahead of time, see :mod:`~pinsphere.backends.fsspec.ahead`).
 
 Layout under the root: a blob lives at ``<root>/<key>``; a write in progress lives at
 ``<root>/.staging/<random>`` and is moved to its key on commit, so a reader never sees a
 partial blob. ``.staging`` is never listed and cannot be used as a key. Staged files a crash
-left behind are removed by :meth:`FsspecBlobBackend.sweep_staging`.
+left behind are removed by :meth:`FsspecBlobBackend.sweep_staging`. On a local folder a write
+usually goes to a file made ahead with no name at all (Linux ``O_TMPFILE``, in the staging
+folder's filesystem), linked under its key on commit: a crash leaves nothing to sweep.
 
 Modules, one job each:
 
@@ -30,6 +33,7 @@ Modules, one job each:
 * :mod:`~pinsphere.backends.fsspec.keys`: which strings are keys; the staging folder's name;
 * :mod:`~pinsphere.backends.fsspec.options`: URL options and the per-protocol models;
 * :mod:`~pinsphere.backends.fsspec.writers`: staged writers and how each kind publishes;
+* :mod:`~pinsphere.backends.fsspec.ahead`: local files made ahead on a background thread;
 * :mod:`~pinsphere.backends.fsspec.readers`: the file objects handed out for reading;
 * :mod:`~pinsphere.backends.fsspec.staging`: sweeping abandoned writes;
 * :mod:`~pinsphere.backends.fsspec.timestamps`: modification times as aware UTC;
