@@ -65,7 +65,8 @@ def anonymous_files_work(folder: str) -> bool:
         folder_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         try:
             link_anonymous(fd, folder_fd, probe)
-            os.unlink(probe, dir_fd=folder_fd)
+            with suppress(FileNotFoundError):  # a sweep may have taken it already
+                os.unlink(probe, dir_fd=folder_fd)
         finally:
             os.close(folder_fd)
     except OSError:
