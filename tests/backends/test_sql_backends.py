@@ -59,9 +59,8 @@ class TestSQLMetadata(MetadataBackendSuite):
 
 
 def _driver(backend: SQLMetadataBackend, query: Query) -> Driver:
-    """The index the backend would walk for a search (which first indexes waiting words)."""
+    """The index the backend would walk for a search."""
     dialect = "sqlite" if backend.engine.dialect.name == "sqlite" else "postgresql"
-    backend._index_waiting_words(query)
     with backend._db.reader() as reader:
         return choose_driver(reader, query, dialect)
 

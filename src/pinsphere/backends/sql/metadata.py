@@ -30,7 +30,6 @@ from pinsphere.backends.sql import compiler
 from pinsphere.backends.sql.connected import SQLConnected
 from pinsphere.backends.sql.drivers import choose_driver, stable_plan
 from pinsphere.backends.sql.engine import Database
-from pinsphere.backends.sql.pending_words import ANY_PENDING, index_pending_words
 from pinsphere.backends.sql.pin_cache import PinCache
 from pinsphere.backends.sql.plans import Plans
 from pinsphere.backends.sql.rows import (
@@ -77,7 +76,7 @@ from pinsphere.models import (
     TargetKind,
 )
 from pinsphere.policy import AccessRule
-from pinsphere.query import Query, TextTerm
+from pinsphere.query import Query
 from pinsphere.text import search_words
 
 __all__ = ["SQLMetadataBackend"]
@@ -354,7 +353,6 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
     ) -> list[tuple[Any, ...]]:
         """:meth:`search_rows`; with ``probe``, the ids, revisions and board names only."""
         after_key = page_position(limit, after)
-        self._index_waiting_words(query)
         way = None if self._words is None else self._words.choose(query, limit)
         with self._db.reader(stable_plan=way is not None or stable_plan(query)) as reader:
             driver = choose_driver(reader, query, self._dialect) if way is None else way.driver
@@ -365,22 +363,10 @@ class SQLMetadataBackend(SQLConnected, MetadataBackend):
 
     def count_pins(self, query: Query, access: AccessRule) -> int:
         """How many visible pins match ``query``."""
-        self._index_waiting_words(query)
         with self._db.reader() as reader:
             driver = choose_driver(reader, query, self._dialect)
             sql, parameters = self._plans.count(query, access, driver)
             return int(reader.rows(sql, parameters)[0][0])
-
-    def _index_waiting_words(self, query: Query) -> None:
-        """Before a text search on SQLite, index the words of pins that wait for it (see
-        :mod:`.pending_words`), so that the search sees every committed pin."""
-        if self._dialect != "sqlite" or not any(isinstance(t, TextTerm) for t in query.terms):
-            return
-        with self._db.reader() as reader:
-            if not reader.rows(ANY_PENDING, ())[0][0]:
-                return
-        with self._db.sqlite_write() as connection:
-            index_pending_words(connection)
 
     def tag_counts(
         self, access: AccessRule, *, prefix: str | None = None, limit: int = 1000

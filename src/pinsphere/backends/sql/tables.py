@@ -18,11 +18,9 @@ query plans the tests hold it to):
   counting index entries per search.
 * Free text: SQLite has an external-content FTS5 table ``pins_fts`` (rowid = pin id, so
   ``ORDER BY rowid DESC`` walks time order) over ``pins.search_doc``, the space-joined
-  :func:`pinsphere.text.search_words`, written by the backend's one insert path in batches
-  (a per-row trigger doubled the cost of an import; the ids of a few new pins wait in
-  ``pins_fts_pending`` until a batch or a text search indexes them, see
-  :mod:`~pinsphere.backends.sql.pending_words`) and kept in step on update and delete by
-  triggers; its ``ascii`` tokenizer splits
+  :func:`pinsphere.text.search_words`, written with each batch of pins by the backend's one
+  insert path (in bulk: a per-row trigger doubled the cost of an import) and kept in step
+  on update and delete by triggers; its ``ascii`` tokenizer splits
   only on the spaces put there, so it indexes exactly those words. PostgreSQL stores a
   ``tsvector`` built from the same words (positions included, for phrases) with a GIN index.
 * ``pins.revision`` is a random number drawn anew by every write of the row (and by a

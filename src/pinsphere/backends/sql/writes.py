@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
-from pinsphere.backends.sql.pending_words import note_new_words
 from pinsphere.backends.sql.sizes import change_sizes, change_sizes_sqlite
 from pinsphere.backends.sql.tables import board_pins, pin_tags, pins, tsvector_literal
 from pinsphere.tags import tag_ancestors
@@ -122,10 +121,12 @@ def insert_sqlite_rows(
     """
     statement, _ = _insert_plan(pins, _SQLITE)
     connection.executemany(statement, pin_rows)
-    # The pins' words to the full-text index: at once for a bulk insert, else in a batch
-    # with other inserts' (see pending_words.py).
+    # The pins' words to the full-text index, in bulk (see tables.py).
     key, words = _position(pins, "id"), _position(pins, "search_doc")
-    note_new_words(connection, [(values[key], values[words]) for values in pin_rows])
+    connection.executemany(
+        "INSERT INTO pins_fts (rowid, search_doc) VALUES (?, ?)",
+        [(values[key], values[words]) for values in pin_rows],
+    )
     _sqlite_executemany(connection, pin_tags, tag_index_rows)
     _sqlite_executemany(connection, board_pins, _records(board_pins, board_rows))
     change_sizes_sqlite(connection, Counter(row[0] for row in tag_index_rows))
