@@ -181,6 +181,11 @@ class TestBadUploads:
             with pytest.raises(errors.TooLarge) as caught:
                 store.as_user(alice).upload(huge)
             assert caught.value.limit == limit
+        # The type is checked first, whatever the source: as for a stream of the same bytes.
+        text = b"<html>" + b"\0" * limit
+        for source in (text, io.BytesIO(text)):
+            with pytest.raises(errors.InvalidMedia):
+                store.as_user(alice).upload(source)
         self.assert_nothing_left(store, alice)
 
     def test_type_outside_the_allowlist(

@@ -54,24 +54,21 @@ class StoredOriginal:
 
 
 def _chunks(
-    source: Source, stack: ExitStack, settings: StoreSettings
-) -> tuple[bytes, Iterator[bytes]]:
-    """The source's first :data:`HEAD_SIZE` bytes (fewer if it is shorter), and all of its
-    bytes as chunks, the head's included.
+    source: Source, stack: ExitStack, chunk_size: int
+) -> tuple[bytes, Iterator[bytes], int | None]:
+    """The source's first :data:`HEAD_SIZE` bytes (fewer if it is shorter), all of its
+    bytes as chunks (the head's included), and its size when known before reading.
 
-    Bytes in memory are one chunk: cutting them up would only copy them. Their size is
-    known, so one over the limit is refused before anything is written.
+    Bytes in memory are one chunk: cutting them up would only copy them.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         # A caller's mutable buffer is copied: the writer keeps what it is given until it
         # writes it out.
         data = source if type(source) is bytes else bytes(source)
-        if len(data) > settings.max_upload_bytes:
-            raise _too_large(settings)
-        return data[:HEAD_SIZE], iter((data,))
+        return data[:HEAD_SIZE], iter((data,)), len(data)
     stream = _open_stream(source, stack)
     head = _read_head(stream, HEAD_SIZE)
-    return head, chain((head,), _rest(stream, settings.chunk_size))
+    return head, chain((head,), _rest(stream, chunk_size)), None
 
 
 def _too_large(settings: StoreSettings) -> TooLarge:
@@ -212,7 +209,7 @@ def store_original(
         TooLarge: Over ``settings.max_upload_bytes``.
     """
     with ExitStack() as stack:
-        head, chunks = _chunks(source, stack, settings)
+        head, chunks, size = _chunks(source, stack, settings.chunk_size)
         if not head:
             raise InvalidMedia("the file is empty")
         mime_type = sniff(head)
@@ -222,6 +219,8 @@ def store_original(
                 + ", ".join(sorted(settings.allowed_types)),
                 detected_type=mime_type,
             )
+        if size is not None and size > settings.max_upload_bytes:
+            raise _too_large(settings)  # known before anything is written
         measured = _Measured()
         with blobs.writer() as writer:
             for chunk in chunks:

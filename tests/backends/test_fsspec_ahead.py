@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import stat
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -185,10 +186,17 @@ def test_the_option_is_for_local_folders() -> None:
         FsspecBlobBackend.from_url("memory://?files_ahead=true")
 
 
+def _refuse(code: int) -> Callable[[str], None]:
+    def probe(folder: str) -> None:
+        raise OSError(code, os.strerror(code), folder)
+
+    return probe
+
+
 def test_where_anonymous_files_fail_writers_make_named_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ahead, "anonymous_files_work", lambda folder: False)
+    monkeypatch.setattr(ahead, "_probe", _refuse(errno.EOPNOTSUPP))
     backend = _open(tmp_path / "blobs")
     try:
         assert backend._ahead is not None
@@ -201,6 +209,37 @@ def test_where_anonymous_files_fail_writers_make_named_ones(
         assert _read(backend, "k") == b"still stored"
     finally:
         backend.close()
+
+
+def test_a_passing_error_only_skips_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = ahead._probe
+    monkeypatch.setattr(ahead, "_probe", _refuse(errno.ENOSPC))
+    backend = _open(tmp_path / "blobs")
+    try:
+        assert backend._ahead is not None
+        assert backend._ahead.wait_ready(0.5) is False
+        assert backend._ahead.working
+        with backend.writer() as writer:
+            assert type(writer) is LocalWriter
+            writer.write(b"named meanwhile")
+            writer.commit("first")
+        monkeypatch.setattr(ahead, "_probe", real)
+        assert backend._ahead.take() is None  # asks again
+        writer = _ready_writer(backend)
+        writer.write(b"made ahead again")
+        writer.commit("second")
+        assert _read(backend, "second") == b"made ahead again"
+    finally:
+        backend.close()
+
+
+def test_an_empty_blob_gets_the_time_of_its_commit(backend: FsspecBlobBackend) -> None:
+    writer = _ready_writer(backend)
+    made = os.fstat(writer._file.fileno()).st_mtime
+    os.utime(writer._file.fileno(), (made - 3600, made - 3600))
+    writer.commit("empty")
+    assert _read(backend, "empty") == b""
+    assert backend.modified("empty").timestamp() >= made - 1
 
 
 def test_the_probe_leaves_nothing(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from fsspec.implementations.local import LocalFileSystem
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pinsphere.backends.base import BlobBackend
+from pinsphere.backends.base import BlobBackend, BlobWriter
 from pinsphere.backends.fsspec import (
     STAGING_FOLDER,
     FsspecBlobBackend,
@@ -90,7 +90,8 @@ class TestLocalFolderFilesAhead(BlobBackendSuite):
 class TestLocalFolderWithoutFsync(BlobBackendSuite):
     @pytest.fixture
     def backend(self, tmp_path: Path) -> Iterator[BlobBackend]:
-        backend = FsspecBlobBackend.from_url(f"file://{tmp_path}/blobs?fsync=false")
+        url = f"file://{tmp_path}/blobs?fsync=false&files_ahead=false"
+        backend = FsspecBlobBackend.from_url(url)
         yield backend
         backend.close()
 
@@ -378,23 +379,27 @@ def test_fsync_is_on_by_default_and_called(tmp_path: Path, monkeypatch: pytest.M
     assert calls == []
 
 
-def _staged_size(backend: FsspecBlobBackend) -> int:
-    (staged,) = staged_files(backend)
-    return os.path.getsize(staged)
+def _staged_size(writer: BlobWriter) -> int:
+    assert isinstance(writer, writers.LocalWriter)
+    return os.fstat(writer._file.fileno()).st_size
 
 
+@pytest.mark.parametrize("ahead", ["true", "false"])
 @pytest.mark.parametrize("fsync", ["true", "false"])
 def test_small_writes_are_gathered_and_large_ones_written_out_at_once(
-    tmp_path: Path, fsync: str
+    tmp_path: Path, fsync: str, ahead: str
 ) -> None:
-    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}?fsync={fsync}")
+    backend = FsspecBlobBackend.from_url(f"file://{tmp_path}?fsync={fsync}&files_ahead={ahead}")
+    if backend._ahead is not None:
+        assert backend._ahead.wait_ready(5.0)
     gather = writers.GATHER_SIZE
     with backend.writer() as writer:
+        assert isinstance(writer, writers.AnonymousWriter) == (ahead == "true")
         writer.write(b"x" * 1000)
         writer.write(bytearray(b"y" * 1000))
-        assert _staged_size(backend) == 0  # still gathered
+        assert _staged_size(writer) == 0  # still gathered
         writer.write(b"z" * gather)
-        assert _staged_size(backend) == gather + 2000
+        assert _staged_size(writer) == gather + 2000
         writer.write(b"tail")
         assert writer.commit("gathered") is True
     with backend.open("gathered") as blob:

@@ -13,11 +13,13 @@ behind, and a sweep of the staging folder cannot remove a file an upload is abou
 
 Where anonymous files or their linking do not work (another system, an older kernel, a
 filesystem without them, no ``/proc``), the thread finds out on its first attempt and stops;
-writers then create named staged files themselves, as before.
+writers then create named staged files themselves, as before. Other errors (a full disk, a
+staging folder removed by hand) only skip a file: the next request tries again.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import secrets
@@ -26,13 +28,18 @@ import weakref
 from collections import deque
 from contextlib import suppress
 
-__all__ = ["FilesAhead", "anonymous_files_work"]
+__all__ = ["FilesAhead", "anonymous_files_work", "link_anonymous"]
 
 _log = logging.getLogger(__name__)
 
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 _AHEAD = 1
 """How many files wait made ahead: one, since an upload takes one at a time."""
+# What a system or filesystem without anonymous files (or without linking them) answers;
+# any other error (a full disk, too many open files) may pass, and is tried again later.
+_UNSUPPORTED = frozenset(
+    {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOSYS, errno.EXDEV, errno.EPERM}
+)
 
 
 def _open_anonymous(folder: str) -> int:
@@ -52,27 +59,38 @@ def link_anonymous(fd: int, folder_fd: int, name: str) -> None:
     os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=folder_fd, follow_symlinks=True)
 
 
-def anonymous_files_work(folder: str) -> bool:
-    """Whether anonymous files can be made in ``folder`` and linked there under a name."""
-    if not _O_TMPFILE or not os.path.isdir("/proc/self/fd"):
-        return False
-    probe = f".probe-{secrets.token_hex(8)}"
-    try:
-        fd = _open_anonymous(folder)
-    except OSError:
-        return False
+def _probe(folder: str) -> None:
+    """Make an anonymous file in ``folder``, link it under a name there, and remove it.
+
+    Raises:
+        OSError: A step failed.
+    """
+    fd = _open_anonymous(folder)
     try:
         folder_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         try:
+            probe = f".probe-{secrets.token_hex(8)}"
             link_anonymous(fd, folder_fd, probe)
             with suppress(FileNotFoundError):  # a sweep may have taken it already
                 os.unlink(probe, dir_fd=folder_fd)
         finally:
             os.close(folder_fd)
-    except OSError:
-        return False
     finally:
         os.close(fd)
+
+
+def _unsupported(exc: OSError) -> bool:
+    return exc.errno in _UNSUPPORTED
+
+
+def anonymous_files_work(folder: str) -> bool:
+    """Whether anonymous files can be made in ``folder`` and linked there under a name."""
+    if not _O_TMPFILE or not os.path.isdir("/proc/self/fd"):
+        return False
+    try:
+        _probe(folder)
+    except OSError:
+        return False
     return True
 
 
@@ -88,24 +106,23 @@ class FilesAhead:
 
     def __init__(self, folder: str) -> None:
         self._folder = folder
-        self._reset()
+        self._reset(_State())
         _instances.add(self)
 
-    def _reset(self) -> None:
+    def _reset(self, state: _State) -> None:
         # Everything a forked child must not share with its parent.
-        self._state = _State()
-        self._finalizer = weakref.finalize(self, _stop, self._state)
+        self._state = state
+        self._finalizer = weakref.finalize(self, _stop, state)
 
     def take(self) -> int | None:
         """A file descriptor made ahead, open for writing, or ``None`` when none is ready
         (the caller makes its own file). Asks for the next one either way."""
         state = self._state
-        if state.stopped:
-            return None
-        try:
-            fd: int | None = state.ready.popleft()
-        except IndexError:
-            fd = None
+        with state.lock:
+            # Under the lock: close() must never close a file a writer has taken.
+            if state.stopped:
+                return None
+            fd = state.ready.popleft() if state.ready else None
         state.wanted.set()
         if state.thread is None:
             self._start(state)
@@ -123,11 +140,12 @@ class FilesAhead:
             self._start(state)
         with state.changed:
             state.changed.wait_for(lambda: bool(state.ready) or state.stopped, timeout)
-        return bool(state.ready)
+            return bool(state.ready)
 
     @property
     def working(self) -> bool:
-        """Whether files are (or will be) made ahead: ``False`` once they proved not to work."""
+        """Whether files are (or will be) made ahead: ``False`` once closed, or once they
+        proved not to work here."""
         return not self._state.stopped
 
     def close(self) -> None:
@@ -152,18 +170,21 @@ class FilesAhead:
 class _State:
     """What the thread and the writers share."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, stopped: bool = False) -> None:
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
+        # Held by the thread while a descriptor it opened is not yet in ``ready``: a fork
+        # waits for it, so a child never inherits a file no list knows of.
+        self.making = threading.Lock()
         self.ready: deque[int] = deque()
         self.wanted = threading.Event()
         self.thread: threading.Thread | None = None
-        self.stopped = False
+        self.stopped = stopped
+        self.checked = False
 
 
 def _run(folder: str, state: _State) -> None:
-    if not anonymous_files_work(folder):
-        _log.debug("files are not made ahead in %s: anonymous files do not work there", folder)
+    if not _O_TMPFILE or not os.path.isdir("/proc/self/fd"):
         _stop(state)
         return
     while True:
@@ -176,18 +197,30 @@ def _run(folder: str, state: _State) -> None:
                 if len(state.ready) >= _AHEAD:
                     break
             try:
-                fd = _open_anonymous(folder)
+                _make_one(folder, state)
             except OSError as exc:
+                if _unsupported(exc):
+                    _log.debug("no files made ahead in %s: %s", folder, exc)
+                    _stop(state)
+                    return
                 # The folder went away, the disk is full...: the writer that needs a file
-                # makes its own and reports the error; try again on the next request.
+                # makes its own and reports the error; the next request tries again.
                 _log.debug("cannot make a file ahead in %s: %s", folder, exc)
                 break
-            with state.lock:
-                if state.stopped:
-                    os.close(fd)
-                    return
-                state.ready.append(fd)
-                state.changed.notify_all()
+
+
+def _make_one(folder: str, state: _State) -> None:
+    with state.making:
+        if not state.checked:
+            _probe(folder)  # once: that a file made here can be named later
+            state.checked = True
+        fd = _open_anonymous(folder)
+        with state.lock:
+            if state.stopped:
+                os.close(fd)
+                return
+            state.ready.append(fd)
+            state.changed.notify_all()
 
 
 def _stop(state: _State) -> None:
@@ -203,20 +236,39 @@ def _stop(state: _State) -> None:
 
 
 _instances: weakref.WeakSet[FilesAhead] = weakref.WeakSet()
+_held: list[_State] = []
+
+
+def _before_fork() -> None:
+    # Wait until no thread holds a descriptor that is not yet listed, and keep it so.
+    _held[:] = [instance._state for instance in list(_instances)]
+    for state in _held:
+        state.making.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    for state in _held:
+        state.making.release()
+    _held.clear()
 
 
 def _after_fork_in_child() -> None:
     # The parent keeps its files and its thread; the child has neither, and must never write
-    # into a file the parent will name. It closes its copies and starts afresh.
+    # into a file the parent will name. It closes its copies and starts afresh (or stays
+    # stopped, if the parent had stopped). The old locks may be held: they are dropped.
     for instance in list(_instances):
         old = instance._state
-        # The parent's thread may have held the old lock at the fork: never take it here.
         instance._finalizer.detach()
         for fd in list(old.ready):
             with suppress(OSError):
                 os.close(fd)
-        instance._reset()
+        instance._reset(_State(stopped=old.stopped))
+    _held.clear()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )

@@ -246,6 +246,10 @@ class LocalWriter(StagedWriter):
                 if not os.path.isfile(final):
                     raise InvalidInput(f"blob key {key!r} is a folder of other blobs") from None
                 os.unlink(self._staged)
+                if self._fsync:
+                    # The blob another writer linked may not be on the disk yet, and the
+                    # caller is about to rely on it.
+                    fsync_folder(parent)
                 return False
             except FileNotFoundError:
                 # The key's folder does not exist yet (folders are made only when missing,
@@ -311,6 +315,10 @@ class AnonymousWriter(LocalWriter):
     def _finish(self) -> None:
         # Kept open: the file is linked through its descriptor.
         self._write_out(hurry=False)
+        if not self._written:
+            # Nothing written since the file was made ahead: give it the time of this write,
+            # which sweeps and readers of the blob's time rely on.
+            os.utime(self._file.fileno())
         if self._fsync:
             os.fsync(self._file.fileno())
 
@@ -342,6 +350,10 @@ class AnonymousWriter(LocalWriter):
             except FileExistsError:
                 if not os.path.isfile(final):
                     raise InvalidInput(f"blob key {key!r} is a folder of other blobs") from None
+                if self._fsync:
+                    # The blob another writer linked may not be on the disk yet, and the
+                    # caller is about to rely on it.
+                    os.fsync(folder)
                 return False
             except FileNotFoundError:
                 if attempt + 1 == _PUBLISH_ATTEMPTS:
@@ -353,6 +365,9 @@ class AnonymousWriter(LocalWriter):
                     # A new folder is only as durable as its entry in the folder above it.
                     for made_folder in made:
                         fsync_folder(os.path.dirname(made_folder))
+                    # The file's own link count, which POSIX does not tie to its folder's
+                    # entry (journaling filesystems have it on the disk already: cheap).
+                    os.fsync(self._file.fileno())
                 return True
             finally:
                 os.close(folder)
