@@ -28,6 +28,8 @@ import weakref
 from collections import deque
 from contextlib import suppress
 
+from pinsphere.backends.forks import ForkGuard
+
 __all__ = ["FilesAhead", "anonymous_files_work", "link_anonymous"]
 
 _log = logging.getLogger(__name__)
@@ -107,7 +109,7 @@ class FilesAhead:
     def __init__(self, folder: str) -> None:
         self._folder = folder
         self._reset(_State())
-        _instances.add(self)
+        _forks.add(self)
 
     def _reset(self, state: _State) -> None:
         # Everything a forked child must not share with its parent.
@@ -235,40 +237,19 @@ def _stop(state: _State) -> None:
             os.close(fd)
 
 
-_instances: weakref.WeakSet[FilesAhead] = weakref.WeakSet()
-_held: list[_State] = []
-
-
-def _before_fork() -> None:
-    # Wait until no thread holds a descriptor that is not yet listed, and keep it so.
-    _held[:] = [instance._state for instance in list(_instances)]
-    for state in _held:
-        state.making.acquire()
-
-
-def _after_fork_in_parent() -> None:
-    for state in _held:
-        state.making.release()
-    _held.clear()
-
-
-def _after_fork_in_child() -> None:
+def _reset_in_child(instance: FilesAhead) -> None:
     # The parent keeps its files and its thread; the child has neither, and must never write
     # into a file the parent will name. It closes its copies and starts afresh (or stays
     # stopped, if the parent had stopped). The old locks may be held: they are dropped.
-    for instance in list(_instances):
-        old = instance._state
-        instance._finalizer.detach()
-        for fd in list(old.ready):
-            with suppress(OSError):
-                os.close(fd)
-        instance._reset(_State(stopped=old.stopped))
-    _held.clear()
+    old = instance._state
+    instance._finalizer.detach()
+    for fd in list(old.ready):
+        with suppress(OSError):
+            os.close(fd)
+    instance._reset(_State(stopped=old.stopped))
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_before_fork,
-        after_in_parent=_after_fork_in_parent,
-        after_in_child=_after_fork_in_child,
-    )
+# A fork waits until no thread holds a descriptor that is not yet listed.
+_forks: ForkGuard[FilesAhead] = ForkGuard(
+    lock_of=lambda instance: instance._state.making, reset_in_child=_reset_in_child
+)

@@ -62,6 +62,18 @@ def fsync_folder(path: str) -> None:
         os.close(fd)
 
 
+def _make_key_folders(key: str, parent: str) -> list[str]:
+    """:func:`make_folders` for a key's folder; a file in the way is the key's fault."""
+    try:
+        return make_folders(parent)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise _through_a_blob(key) from exc
+
+
+def _through_a_blob(key: str) -> InvalidInput:
+    return InvalidInput(f"blob key {key!r} runs through another blob")
+
+
 class StagedWriter(BlobWriter):
     """The state machine every writer shares: open, then committed or discarded once.
 
@@ -256,13 +268,10 @@ class LocalWriter(StagedWriter):
                 # which saves a syscall per commit), or a concurrent delete pruned it.
                 if attempt + 1 == _PUBLISH_ATTEMPTS or not os.path.exists(self._staged):
                     raise
-                try:
-                    made.extend(make_folders(parent))
-                except (FileExistsError, NotADirectoryError) as exc:
-                    raise InvalidInput(f"blob key {key!r} runs through another blob") from exc
+                made.extend(_make_key_folders(key, parent))
                 continue
             except NotADirectoryError as exc:
-                raise InvalidInput(f"blob key {key!r} runs through another blob") from exc
+                raise _through_a_blob(key) from exc
             except OSError as exc:
                 if exc.errno not in _NO_HARD_LINKS:
                     raise
@@ -338,13 +347,10 @@ class AnonymousWriter(LocalWriter):
                 # The key's folder does not exist yet, or a concurrent delete pruned it.
                 if attempt + 1 == _PUBLISH_ATTEMPTS:
                     raise
-                try:
-                    made.extend(make_folders(parent))
-                except (FileExistsError, NotADirectoryError) as exc:
-                    raise InvalidInput(f"blob key {key!r} runs through another blob") from exc
+                made.extend(_make_key_folders(key, parent))
                 continue
             except NotADirectoryError as exc:
-                raise InvalidInput(f"blob key {key!r} runs through another blob") from exc
+                raise _through_a_blob(key) from exc
             try:
                 link_anonymous(self._file.fileno(), folder, name)
             except FileExistsError:

@@ -24,12 +24,12 @@ checkpoint to end. The child starts a thread of its own on its first write.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
-import weakref
 from collections.abc import Callable
 from contextlib import suppress
+
+from pinsphere.backends.forks import ForkGuard
 
 __all__ = ["BACKSTOP_PAGES", "Checkpointer"]
 
@@ -64,7 +64,7 @@ class Checkpointer:
         self._closed = False
         self._start_failed = False
         self._reset()
-        _checkpointers.add(self)
+        _forks.add(self)
 
     def _reset(self) -> None:
         # Everything a forked child must not share with its parent.
@@ -153,34 +153,10 @@ class Checkpointer:
         self._count += 1
 
 
-_checkpointers: weakref.WeakSet[Checkpointer] = weakref.WeakSet()
-_held: list[Checkpointer] = []
-
-
-def _before_fork() -> None:
-    # Wait for every running checkpoint to leave SQLite, and keep the others out.
-    _held[:] = list(_checkpointers)
-    for checkpointer in _held:
-        checkpointer._busy.acquire()
-
-
-def _after_fork_in_parent() -> None:
-    for checkpointer in _held:
-        checkpointer._busy.release()
-    _held.clear()
-
-
-def _after_fork_in_child() -> None:
-    # The child has no thread and must not use the parent's connection: it starts afresh
-    # on its first write (the inherited locks are replaced, not released).
-    for checkpointer in _held:
-        checkpointer._reset()
-    _held.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_before_fork,
-        after_in_parent=_after_fork_in_parent,
-        after_in_child=_after_fork_in_child,
-    )
+# A fork waits until every running checkpoint has left SQLite, and keeps the others out; the
+# child has no thread and must not use the parent's connection: it starts afresh on its
+# first write (the inherited locks are replaced, not released).
+_forks: ForkGuard[Checkpointer] = ForkGuard(
+    lock_of=lambda checkpointer: checkpointer._busy,
+    reset_in_child=lambda checkpointer: checkpointer._reset(),
+)
