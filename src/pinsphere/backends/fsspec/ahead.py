@@ -85,9 +85,14 @@ def _unsupported(exc: OSError) -> bool:
     return exc.errno in _UNSUPPORTED
 
 
+def _system_has_them() -> bool:
+    """Whether this system has anonymous files and the ``/proc`` path that links them."""
+    return bool(_O_TMPFILE) and os.path.isdir("/proc/self/fd")
+
+
 def anonymous_files_work(folder: str) -> bool:
     """Whether anonymous files can be made in ``folder`` and linked there under a name."""
-    if not _O_TMPFILE or not os.path.isdir("/proc/self/fd"):
+    if not _system_has_them():
         return False
     try:
         _probe(folder)
@@ -186,7 +191,7 @@ class _State:
 
 
 def _run(folder: str, state: _State) -> None:
-    if not _O_TMPFILE or not os.path.isdir("/proc/self/fd"):
+    if not _system_has_them():
         _stop(state)
         return
     while True:

@@ -34,6 +34,7 @@ __all__ = [
     "LocalWriter",
     "MemoryWriter",
     "StagedWriter",
+    "flush_new_folders",
     "fsync_folder",
     "make_folders",
 ]
@@ -60,6 +61,13 @@ def fsync_folder(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def flush_new_folders(made: list[str]) -> None:
+    """Flush the folder above each new folder: a new folder is only as durable as its entry
+    there."""
+    for folder in made:
+        fsync_folder(os.path.dirname(folder))
 
 
 def _make_key_folders(key: str, parent: str) -> list[str]:
@@ -279,9 +287,7 @@ class LocalWriter(StagedWriter):
             os.unlink(self._staged)
             if self._fsync:
                 fsync_folder(parent)
-                # A new folder is only as durable as its entry in the folder above it.
-                for folder in made:
-                    fsync_folder(os.path.dirname(folder))
+                flush_new_folders(made)
             return True
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -294,8 +300,7 @@ class LocalWriter(StagedWriter):
         os.replace(self._staged, final)
         if self._fsync:
             fsync_folder(os.path.dirname(final))
-            for folder in made:
-                fsync_folder(os.path.dirname(folder))
+            flush_new_folders(made)
         return True
 
     def _drop(self) -> None:
@@ -368,9 +373,7 @@ class AnonymousWriter(LocalWriter):
             else:
                 if self._fsync:
                     os.fsync(folder)
-                    # A new folder is only as durable as its entry in the folder above it.
-                    for made_folder in made:
-                        fsync_folder(os.path.dirname(made_folder))
+                    flush_new_folders(made)
                     # As after a rename: the data was flushed before the link, the folder
                     # after it, and the file's link count goes to the disk with its folder's
                     # entry (one journal). A second fsync of the file cost 70-80 us here, a
